@@ -445,4 +445,3 @@ func applyEpilogue(v float32, bias, add []float32, ldadd, i, j, flags int, lo, h
 	}
 	return v
 }
-

@@ -2,10 +2,67 @@
 
 package gemm
 
-// kernels returns the micro-kernels usable on this machine, best first.
-func kernels() []*kernel { return []*kernel{generic} }
+import "golang.org/x/sys/cpu"
 
-func bestKernel() *kernel { return generic }
+var (
+	avx512 = &kernel{name: "avx512", id: kernAVX512, mr: 6, nr: 64}
+	avx2   = &kernel{name: "avx2", id: kernAVX2, mr: 6, nr: 16}
+)
+
+// kernels returns the micro-kernels usable on this machine, best first.
+func kernels() []*kernel {
+	var ks []*kernel
+	if cpu.X86.HasAVX512F {
+		ks = append(ks, avx512)
+	}
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		ks = append(ks, avx2)
+	}
+	return append(ks, generic)
+}
+
+func bestKernel() *kernel { return kernels()[0] }
 
 // tile dispatches one micro-kernel call.
-func tile(_ kernelID, p *tileArgs) { tileGeneric(p, generic.mr) }
+func tile(id kernelID, p *tileArgs) {
+	switch id {
+	case kernAVX512:
+		switch (p.cols + 15) / 16 {
+		case 1:
+			tile512x1(p)
+		case 2:
+			tile512x2(p)
+		case 3:
+			tile512x3(p)
+		default:
+			tile512x4(p)
+		}
+	case kernAVX2:
+		if p.cols == avx2.nr {
+			tileAVX2(p)
+			return
+		}
+		tileGeneric(p, avx2.mr)
+	default:
+		tileGeneric(p, generic.mr)
+	}
+}
+
+// The assembly kernels implement tileGeneric for a tile of mr rows and the
+// number of 16-float vectors in their name (tile512xN, AVX-512, column masks
+// from p.masks) or a full mr x 16 tile (tileAVX2, AVX2+FMA).
+
+//go:noescape
+func tile512x1(p *tileArgs)
+
+//go:noescape
+func tile512x2(p *tileArgs)
+
+//go:noescape
+func tile512x3(p *tileArgs)
+
+//go:noescape
+func tile512x4(p *tileArgs)
+
+//go:noescape
+func tileAVX2(p *tileArgs)
