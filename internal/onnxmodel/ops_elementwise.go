@@ -1,0 +1,633 @@
+package onnxmodel
+
+import (
+	"fmt"
+	"math"
+)
+
+// opsElementwise holds the broadcasting binary operators and the
+// activations.
+var opsElementwise = map[string]opSpec{
+	"Add": {build: buildBinary(opAdd)},
+	"Sub": {build: buildBinary(opSub)},
+	"Mul": {build: buildBinary(opMul)},
+	"Div": {build: buildBinary(opDiv)},
+	"Pow": {build: buildBinary(opPow)},
+
+	"Relu":        {build: buildUnary(unaryRelu)},
+	"LeakyRelu":   {build: buildUnary(unaryLeakyRelu)},
+	"Sigmoid":     {build: buildUnary(unarySigmoid)},
+	"HardSigmoid": {build: buildUnary(unaryHardSigmoid)},
+	"HardSwish":   {build: buildUnary(unaryHardSwish)},
+	"Tanh":        {build: buildUnary(unaryTanh)},
+	"Exp":         {build: buildUnary(unaryExp)},
+	"Sqrt":        {build: buildUnary(unarySqrt)},
+	"Neg":         {build: buildUnary(unaryNeg)},
+	"Abs":         {build: buildUnary(unaryAbs)},
+	"Reciprocal":  {build: buildUnary(unaryReciprocal)},
+	"Clip":        {build: buildClip},
+}
+
+// binOp names a broadcasting binary operator.
+type binOp uint8
+
+const (
+	opAdd binOp = iota
+	opSub
+	opMul
+	opDiv
+	opPow
+)
+
+// number is the element types the kernels compute on.
+type number interface{ float32 | int64 }
+
+// broadcastShape returns the numpy multidirectional broadcast of a and b.
+func broadcastShape(a, b []int) ([]int, error) {
+	r := max(len(a), len(b))
+	out := make([]int, r)
+	for d := 0; d < r; d++ {
+		da, db := 1, 1
+		if k := d - (r - len(a)); k >= 0 {
+			da = a[k]
+		}
+		if k := d - (r - len(b)); k >= 0 {
+			db = b[k]
+		}
+		switch {
+		case da == db:
+			out[d] = da
+		case da == 1:
+			out[d] = db
+		case db == 1:
+			out[d] = da
+		default:
+			return nil, fmt.Errorf("shapes %v and %v do not broadcast", a, b)
+		}
+	}
+	if r == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// bcastStrides returns the element strides of an operand of shape s when it
+// is read at the coordinates of the broadcast shape out: broadcast
+// dimensions get stride 0.
+func bcastStrides(s, out []int) []int {
+	st := make([]int, len(out))
+	own := stridesOf(s)
+	off := len(out) - len(s)
+	for d := range out {
+		if k := d - off; k >= 0 && s[k] != 1 {
+			st[d] = own[k]
+		}
+	}
+	return st
+}
+
+// channelBlock reports whether the operand of shape s, broadcast to out,
+// varies along one contiguous run of dimensions only and is constant over
+// the others; it then returns the sizes of the blocks before (outer), inside
+// (mid, equal to the operand's size) and after (inner) the run. A per-channel
+// [C,1,1] operand against [N,C,H,W] gives (N, C, H*W); a scalar gives (1, 1, n).
+func channelBlock(s, out []int) (outer, mid, inner int, ok bool) {
+	off := len(out) - len(s)
+	lo, hi := -1, -1
+	for d := range out {
+		k := d - off
+		if k < 0 || s[k] == 1 {
+			continue
+		}
+		if s[k] != out[d] {
+			return 0, 0, 0, false
+		}
+		if lo < 0 {
+			lo = d
+		} else if hi != d {
+			return 0, 0, 0, false // a gap of broadcast dims inside the run
+		}
+		hi = d + 1
+	}
+	if lo < 0 {
+		return 1, 1, shapeSize(out), true
+	}
+	return shapeSize(out[:lo]), shapeSize(out[lo:hi]), shapeSize(out[hi:]), true
+}
+
+func sameShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if a[k] != b[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// buildBinary returns the builder of a broadcasting binary operator. Both
+// inputs must have the same dtype (float32 or int64), except Pow, whose
+// exponent may be int64 for a float32 base.
+func buildBinary(op binOp) builder {
+	return func(p *planCtx, n *node, ins []info) ([]info, kernel, error) {
+		if err := wantInputs(ins, 2, 2); err != nil {
+			return nil, nil, err
+		}
+		a, b := ins[0], ins[1]
+		if err := wantDType(a, "input A", Float32, Int64); err != nil {
+			return nil, nil, err
+		}
+		powMixed := op == opPow && a.dtype == Float32 && b.dtype == Int64
+		if a.dtype != b.dtype && !powMixed {
+			return nil, nil, fmt.Errorf("input dtypes %v and %v differ", a.dtype, b.dtype)
+		}
+		shape, err := broadcastShape(a.shape, b.shape)
+		if err != nil {
+			return nil, nil, err
+		}
+		outs := []info{{dtype: a.dtype, shape: shape}}
+		if powMixed {
+			return outs, powMixedKernel(a.shape, b.shape, shape), nil
+		}
+		if a.dtype == Float32 {
+			return outs, binaryKernel[float32](op, a.shape, b.shape, shape), nil
+		}
+		return outs, binaryKernel[int64](op, a.shape, b.shape, shape), nil
+	}
+}
+
+// pick returns the f or i slice of v for element type T.
+func pick[T number](v *value) []T {
+	var z T
+	switch any(z).(type) {
+	case float32:
+		return any(v.f).([]T)
+	default:
+		return any(v.i).([]T)
+	}
+}
+
+// binaryKernel chooses, at plan time, the loop that fits the operand shapes:
+// same shape, one operand varying along a single block of dimensions (which
+// covers scalars and per-channel [C,1,1] operands), or the general strided
+// walk.
+func binaryKernel[T number](op binOp, as, bs, out []int) kernel {
+	n := shapeSize(out)
+	switch {
+	case sameShape(as, out) && sameShape(bs, out):
+		return func(x *exec, ins, outs []*value) {
+			a, b, dst := pick[T](ins[0]), pick[T](ins[1]), pick[T](outs[0])
+			runChunks(x, n, func(lo, hi int) {
+				binSame(op, dst[lo:hi], a[lo:hi], b[lo:hi])
+			})
+		}
+	case sameShape(as, out):
+		if outer, mid, inner, ok := channelBlock(bs, out); ok {
+			return func(x *exec, ins, outs []*value) {
+				a, b, dst := pick[T](ins[0]), pick[T](ins[1]), pick[T](outs[0])
+				binBlocks(x, op, false, dst, a, b, outer, mid, inner)
+			}
+		}
+	case sameShape(bs, out):
+		if outer, mid, inner, ok := channelBlock(as, out); ok {
+			return func(x *exec, ins, outs []*value) {
+				a, b, dst := pick[T](ins[0]), pick[T](ins[1]), pick[T](outs[0])
+				binBlocks(x, op, true, dst, b, a, outer, mid, inner)
+			}
+		}
+	}
+	sa, sb := bcastStrides(as, out), bcastStrides(bs, out)
+	dims := cloneShape(out)
+	return func(_ *exec, ins, outs []*value) {
+		a, b, dst := pick[T](ins[0]), pick[T](ins[1]), pick[T](outs[0])
+		if n == 0 {
+			return
+		}
+		binStrided(op, dst, a, b, dims, sa, sb, 0, 0)
+	}
+}
+
+// parallelMin is the element count below which elementwise kernels run on
+// one goroutine: smaller loops are faster than the hand-off.
+const parallelMin = 1 << 15
+
+// runChunks runs f over [0,n), split across the exec's workers when n is
+// large enough to pay for it.
+func runChunks(x *exec, n int, f func(lo, hi int)) {
+	if n < parallelMin || x == nil || x.parallel == nil || x.threads <= 1 {
+		f(0, n)
+		return
+	}
+	x.parallel(n, f)
+}
+
+// binSame computes dst = a op b on slices of equal length.
+func binSame[T number](op binOp, dst, a, b []T) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	switch op {
+	case opAdd:
+		for k := range dst {
+			dst[k] = a[k] + b[k]
+		}
+	case opSub:
+		for k := range dst {
+			dst[k] = a[k] - b[k]
+		}
+	case opMul:
+		for k := range dst {
+			dst[k] = a[k] * b[k]
+		}
+	default:
+		for k := range dst {
+			dst[k] = scalarOp(op, a[k], b[k])
+		}
+	}
+}
+
+// binScalar computes dst = a op s, or s op a when swap is set.
+func binScalar[T number](op binOp, swap bool, dst, a []T, s T) {
+	a = a[:len(dst)]
+	switch {
+	case op == opAdd:
+		for k := range dst {
+			dst[k] = a[k] + s
+		}
+	case op == opMul:
+		for k := range dst {
+			dst[k] = a[k] * s
+		}
+	case op == opSub && !swap:
+		for k := range dst {
+			dst[k] = a[k] - s
+		}
+	case op == opSub && swap:
+		for k := range dst {
+			dst[k] = s - a[k]
+		}
+	case swap:
+		for k := range dst {
+			dst[k] = scalarOp(op, s, a[k])
+		}
+	default:
+		for k := range dst {
+			dst[k] = scalarOp(op, a[k], s)
+		}
+	}
+}
+
+// binBlocks computes dst = full op small (small op full when swap is set),
+// where full has dst's shape and small repeats over outer and inner blocks:
+// element (o, m, i) of dst uses small[m].
+func binBlocks[T number](x *exec, op binOp, swap bool, dst, full, small []T, outer, mid, inner int) {
+	if inner == 1 && mid > 1 {
+		// The small operand varies along the innermost axis: go row by row.
+		small = small[:mid]
+		runRows(x, outer, mid, func(lo, hi int) {
+			for o := lo; o < hi; o++ {
+				d, f := dst[o*mid:(o+1)*mid], full[o*mid:(o+1)*mid]
+				if swap {
+					binSame(op, d, small, f)
+				} else {
+					binSame(op, d, f, small)
+				}
+			}
+		})
+		return
+	}
+	runRows(x, outer*mid, inner, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			binScalar(op, swap, dst[r*inner:(r+1)*inner], full[r*inner:(r+1)*inner], small[r%mid])
+		}
+	})
+}
+
+// runRows runs f over rows [0,rows) of rowLen elements each, split across
+// the exec's workers when the total is large enough to pay for it.
+func runRows(x *exec, rows, rowLen int, f func(lo, hi int)) {
+	if rows*rowLen < parallelMin || rows < 2 || x == nil || x.parallel == nil || x.threads <= 1 {
+		f(0, rows)
+		return
+	}
+	x.parallel(rows, f)
+}
+
+// binStrided walks the broadcast output in row-major order, reading a and b
+// through their broadcast strides. It recurses on the dimensions and does
+// not allocate.
+func binStrided[T number](op binOp, dst, a, b []T, dims, sa, sb []int, oa, ob int) {
+	if len(dims) == 0 {
+		dst[0] = scalarOp(op, a[oa], b[ob])
+		return
+	}
+	if len(dims) == 1 {
+		n, ia, ib := dims[0], sa[0], sb[0]
+		dst = dst[:n]
+		for k := range dst {
+			dst[k] = scalarOp(op, a[oa], b[ob])
+			oa += ia
+			ob += ib
+		}
+		return
+	}
+	inner := shapeSize(dims[1:])
+	for k := 0; k < dims[0]; k++ {
+		binStrided(op, dst[k*inner:(k+1)*inner], a, b, dims[1:], sa[1:], sb[1:], oa, ob)
+		oa += sa[0]
+		ob += sb[0]
+	}
+}
+
+// scalarOp applies op to one pair. Integer division by zero yields 0 rather
+// than a run-time panic, as numpy does.
+func scalarOp[T number](op binOp, a, b T) T {
+	switch op {
+	case opAdd:
+		return a + b
+	case opSub:
+		return a - b
+	case opMul:
+		return a * b
+	case opDiv:
+		switch av := any(a).(type) {
+		case int64:
+			bv := any(b).(int64)
+			if bv == 0 {
+				return 0
+			}
+			return T(av / bv)
+		}
+		return a / b
+	case opPow:
+		switch av := any(a).(type) {
+		case int64:
+			return T(ipow(av, any(b).(int64)))
+		case float32:
+			return T(float32(math.Pow(float64(av), float64(any(b).(float32)))))
+		}
+	}
+	panic("onnxmodel: unknown binary op")
+}
+
+// ipow returns a**e for integers; negative exponents give the truncated
+// result of the real power (0 unless |a| == 1).
+func ipow(a, e int64) int64 {
+	if e < 0 {
+		switch a {
+		case 1:
+			return 1
+		case -1:
+			if e%2 == 0 {
+				return 1
+			}
+			return -1
+		}
+		return 0
+	}
+	r := int64(1)
+	for e > 0 {
+		if e&1 == 1 {
+			r *= a
+		}
+		a *= a
+		e >>= 1
+	}
+	return r
+}
+
+// powMixedKernel serves Pow with a float32 base and an int64 exponent.
+func powMixedKernel(as, bs, out []int) kernel {
+	sa, sb := bcastStrides(as, out), bcastStrides(bs, out)
+	dims := cloneShape(out)
+	n := shapeSize(out)
+	return func(_ *exec, ins, outs []*value) {
+		if n == 0 {
+			return
+		}
+		powMixed(outs[0].f, ins[0].f, ins[1].i, dims, sa, sb, 0, 0)
+	}
+}
+
+func powMixed(dst, a []float32, b []int64, dims, sa, sb []int, oa, ob int) {
+	if len(dims) == 0 {
+		dst[0] = float32(math.Pow(float64(a[oa]), float64(b[ob])))
+		return
+	}
+	inner := shapeSize(dims[1:])
+	for k := 0; k < dims[0]; k++ {
+		powMixed(dst[k*inner:(k+1)*inner], a, b, dims[1:], sa[1:], sb[1:], oa, ob)
+		oa += sa[0]
+		ob += sb[0]
+	}
+}
+
+// unaryDef describes an activation: its attributes are read by params,
+// and apply maps src to dst (which have equal lengths).
+type unaryDef struct {
+	// ints reports whether int64 inputs are accepted.
+	ints bool
+	// apply computes dst from src with the node's attributes in a.
+	apply func(a attrs, dst, src []float32)
+	// applyInt is the int64 variant, used when ints is set.
+	applyInt func(dst, src []int64)
+}
+
+var (
+	unaryRelu = unaryDef{ints: true,
+		apply: func(_ attrs, dst, src []float32) {
+			for k, v := range src[:len(dst)] {
+				dst[k] = max(v, 0)
+			}
+		},
+		applyInt: func(dst, src []int64) {
+			for k, v := range src[:len(dst)] {
+				dst[k] = max(v, 0)
+			}
+		},
+	}
+	unaryLeakyRelu = unaryDef{apply: func(a attrs, dst, src []float32) {
+		alpha := a.float("alpha", 0.01)
+		for k, v := range src[:len(dst)] {
+			if v < 0 {
+				v *= alpha
+			}
+			dst[k] = v
+		}
+	}}
+	unarySigmoid = unaryDef{apply: func(_ attrs, dst, src []float32) {
+		for k, v := range src[:len(dst)] {
+			dst[k] = sigmoid(v)
+		}
+	}}
+	unaryHardSigmoid = unaryDef{apply: func(a attrs, dst, src []float32) {
+		alpha, beta := a.float("alpha", 0.2), a.float("beta", 0.5)
+		for k, v := range src[:len(dst)] {
+			dst[k] = min(max(alpha*v+beta, 0), 1)
+		}
+	}}
+	unaryHardSwish = unaryDef{apply: func(_ attrs, dst, src []float32) {
+		for k, v := range src[:len(dst)] {
+			dst[k] = v * min(max(v/6+0.5, 0), 1)
+		}
+	}}
+	unaryTanh = unaryDef{apply: func(_ attrs, dst, src []float32) {
+		for k, v := range src[:len(dst)] {
+			dst[k] = float32(math.Tanh(float64(v)))
+		}
+	}}
+	unaryExp = unaryDef{apply: func(_ attrs, dst, src []float32) {
+		for k, v := range src[:len(dst)] {
+			dst[k] = float32(math.Exp(float64(v)))
+		}
+	}}
+	unarySqrt = unaryDef{apply: func(_ attrs, dst, src []float32) {
+		for k, v := range src[:len(dst)] {
+			dst[k] = float32(math.Sqrt(float64(v)))
+		}
+	}}
+	unaryNeg = unaryDef{ints: true,
+		apply: func(_ attrs, dst, src []float32) {
+			for k, v := range src[:len(dst)] {
+				dst[k] = -v
+			}
+		},
+		applyInt: func(dst, src []int64) {
+			for k, v := range src[:len(dst)] {
+				dst[k] = -v
+			}
+		},
+	}
+	unaryAbs = unaryDef{ints: true,
+		apply: func(_ attrs, dst, src []float32) {
+			for k, v := range src[:len(dst)] {
+				dst[k] = float32(math.Abs(float64(v)))
+			}
+		},
+		applyInt: func(dst, src []int64) {
+			for k, v := range src[:len(dst)] {
+				if v < 0 {
+					v = -v
+				}
+				dst[k] = v
+			}
+		},
+	}
+	unaryReciprocal = unaryDef{apply: func(_ attrs, dst, src []float32) {
+		for k, v := range src[:len(dst)] {
+			dst[k] = 1 / v
+		}
+	}}
+)
+
+// sigmoid is 1/(1+e^-v), evaluated so that neither branch overflows.
+func sigmoid(v float32) float32 {
+	if v >= 0 {
+		return float32(1 / (1 + math.Exp(-float64(v))))
+	}
+	e := math.Exp(float64(v))
+	return float32(e / (1 + e))
+}
+
+// buildUnary returns the builder of an elementwise activation.
+func buildUnary(def unaryDef) builder {
+	return func(p *planCtx, n *node, ins []info) ([]info, kernel, error) {
+		if err := wantInputs(ins, 1, 1); err != nil {
+			return nil, nil, err
+		}
+		in := ins[0]
+		if in.dtype == Int64 && !def.ints {
+			return nil, nil, fmt.Errorf("input dtype int64 not supported")
+		}
+		if err := wantDType(in, "input", Float32, Int64); err != nil {
+			return nil, nil, err
+		}
+		outs := []info{{dtype: in.dtype, shape: cloneShape(in.shape)}}
+		size := shapeSize(in.shape)
+		if in.dtype == Int64 {
+			return outs, func(x *exec, ins, outs []*value) {
+				src, dst := ins[0].i, outs[0].i
+				runChunks(x, size, func(lo, hi int) { def.applyInt(dst[lo:hi], src[lo:hi]) })
+			}, nil
+		}
+		a := n.attrs
+		return outs, func(x *exec, ins, outs []*value) {
+			src, dst := ins[0].f, outs[0].f
+			runChunks(x, size, func(lo, hi int) { def.apply(a, dst[lo:hi], src[lo:hi]) })
+		}, nil
+	}
+}
+
+// buildClip compiles Clip. Before opset 11 the bounds are the min and max
+// attributes; from opset 11 they are optional scalar inputs, read at run
+// time, so they need not be constants.
+func buildClip(p *planCtx, n *node, ins []info) ([]info, kernel, error) {
+	if err := wantInputs(ins, 1, 3); err != nil {
+		return nil, nil, err
+	}
+	in := ins[0]
+	if err := wantDType(in, "input", Float32, Int64); err != nil {
+		return nil, nil, err
+	}
+	outs := []info{{dtype: in.dtype, shape: cloneShape(in.shape)}}
+	size := shapeSize(in.shape)
+	if p.opset < 11 {
+		if len(ins) > 1 {
+			return nil, nil, fmt.Errorf("clip before opset 11 takes one input, got %d", len(ins))
+		}
+		if in.dtype != Float32 {
+			return nil, nil, fmt.Errorf("input dtype %v not supported before opset 11", in.dtype)
+		}
+		lo := n.attrs.float("min", -math.MaxFloat32)
+		hi := n.attrs.float("max", math.MaxFloat32)
+		return outs, func(x *exec, ins, outs []*value) {
+			clipRange(x, outs[0].f[:size], ins[0].f, lo, hi)
+		}, nil
+	}
+	for k := 1; k < len(ins); k++ {
+		b, ok := input(ins, k)
+		if !ok {
+			continue
+		}
+		if b.dtype != in.dtype {
+			return nil, nil, fmt.Errorf("bound %d: dtype %v, want %v", k, b.dtype, in.dtype)
+		}
+		if shapeSize(b.shape) != 1 || len(b.shape) > 1 {
+			return nil, nil, fmt.Errorf("bound %d: want a scalar, got shape %v", k, b.shape)
+		}
+	}
+	_, hasMin := input(ins, 1)
+	_, hasMax := input(ins, 2)
+	if in.dtype == Float32 {
+		return outs, func(x *exec, ins, outs []*value) {
+			lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
+			if hasMin {
+				lo = ins[1].f[0]
+			}
+			if hasMax {
+				hi = ins[2].f[0]
+			}
+			clipRange(x, outs[0].f[:size], ins[0].f, lo, hi)
+		}, nil
+	}
+	return outs, func(x *exec, ins, outs []*value) {
+		lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
+		if hasMin {
+			lo = ins[1].i[0]
+		}
+		if hasMax {
+			hi = ins[2].i[0]
+		}
+		clipRange(x, outs[0].i[:size], ins[0].i, lo, hi)
+	}, nil
+}
+
+// clipRange sets dst to src clamped to [lo, hi]; when lo > hi every element
+// becomes hi, as the ONNX reference (numpy.clip) does.
+func clipRange[T number](x *exec, dst, src []T, lo, hi T) {
+	runChunks(x, len(dst), func(a, b int) {
+		for k, v := range src[a:b] {
+			dst[a+k] = min(max(v, lo), hi)
+		}
+	})
+}
