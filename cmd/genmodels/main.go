@@ -1,0 +1,91 @@
+// Command genmodels writes the synthetic ResNet50 test models of
+// internal/modelgen, each with its manifest JSON beside it.
+//
+//	go run ./cmd/genmodels -out DIR [-variant NAME] [-width 0.125 -size 64] [-seed 0] [-embedding]
+//
+// Without -variant it writes every variant. Files are named NAME.onnx and
+// NAME.json; existing files are replaced atomically.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/tlserve/tlserve/internal/modelgen"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// config is the parsed command line.
+type config struct {
+	out     string
+	variant string
+	opts    modelgen.Options
+}
+
+func parse(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("genmodels", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.out, "out", "", "output directory (created if missing)")
+	fs.StringVar(&c.variant, "variant", "", fmt.Sprintf("variant to write; all when empty: %v", modelgen.Variants()))
+	fs.Float64Var(&c.opts.Width, "width", 1, "channel width multiplier")
+	fs.IntVar(&c.opts.InputSize, "size", 224, "input height and width")
+	fs.IntVar(&c.opts.Classes, "classes", 1000, "number of classes")
+	fs.Uint64Var(&c.opts.Seed, "seed", 0, "weight seed")
+	fs.BoolVar(&c.opts.ExposeEmbedding, "embedding", false, "also expose the pooled embedding as graph output \""+modelgen.EmbeddingName+"\"")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments %v", fs.Args())
+	}
+	if c.out == "" {
+		return c, errors.New("-out is required")
+	}
+	if c.variant != "" && !slices.Contains(modelgen.Variants(), c.variant) {
+		return c, fmt.Errorf("unknown -variant %q (have %v)", c.variant, modelgen.Variants())
+	}
+	return c, nil
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	c, err := parse(args, stderr)
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stderr, "genmodels:", err)
+		}
+		return 2
+	}
+	if err := os.MkdirAll(c.out, 0o755); err != nil {
+		fmt.Fprintln(stderr, "genmodels:", err)
+		return 1
+	}
+	variants := modelgen.Variants()
+	if c.variant != "" {
+		variants = []string{c.variant}
+	}
+	for _, v := range variants {
+		o := c.opts
+		o.Variant = v
+		path := filepath.Join(c.out, v+".onnx")
+		start := time.Now()
+		if err := modelgen.WriteFiles(path, o); err != nil {
+			fmt.Fprintln(stderr, "genmodels:", err)
+			return 1
+		}
+		st, err := os.Stat(path)
+		if err != nil {
+			fmt.Fprintln(stderr, "genmodels:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s %d bytes in %.2fs\n", path, st.Size(), time.Since(start).Seconds())
+	}
+	return 0
+}
