@@ -148,6 +148,16 @@ func Build(o Options) (*onnxpb.Model, error) {
 		Name: scores, ElemType: onnxpb.Float, HasShape: true,
 		Shape: []onnxpb.Dim{batch, {Value: int64(o.Classes)}},
 	}}
+	if irVersion[v.opset] < 4 {
+		// IR 3 requires every initializer to be a graph input too, as in
+		// the model zoo's opset-7 models; engines must treat those inputs
+		// as constants.
+		for _, init := range b.g.Initializer {
+			b.g.Input = append(b.g.Input, &onnxpb.ValueInfo{
+				Name: init.Name, ElemType: init.DataType, HasShape: true, Shape: dims(init.Dims),
+			})
+		}
+	}
 	if o.ExposeEmbedding {
 		b.g.Output = append(b.g.Output, &onnxpb.ValueInfo{
 			Name: EmbeddingName, ElemType: onnxpb.Float, HasShape: true,
@@ -163,6 +173,15 @@ func Build(o Options) (*onnxpb.Model, error) {
 			o.Variant, o.Width, o.InputSize, o.Classes, o.Seed),
 		Graph: b.g,
 	}, nil
+}
+
+// dims converts tensor dimensions to a ValueInfo shape.
+func dims(d []int64) []onnxpb.Dim {
+	s := make([]onnxpb.Dim, len(d))
+	for i, v := range d {
+		s[i].Value = v
+	}
+	return s
 }
 
 // irVersion is the IR version the ONNX release that introduced each opset

@@ -82,6 +82,10 @@ func TestBuildStructure(t *testing.T) {
 			checkIO(t, m.Graph, 64, 10, false)
 			checkTopology(t, m.Graph)
 			checkAttributes(t, m)
+			if wantInputs := 1 + len(m.Graph.Initializer); (m.IRVersion < 4) != (len(m.Graph.Input) == wantInputs) {
+				t.Errorf("IR %d with %d inputs and %d initializers: IR 3 must list every initializer as an input, later IRs none",
+					m.IRVersion, len(m.Graph.Input), len(m.Graph.Initializer))
+			}
 		})
 	}
 }
@@ -89,8 +93,18 @@ func TestBuildStructure(t *testing.T) {
 // checkIO checks the graph's inputs and outputs.
 func checkIO(t *testing.T, g *onnxpb.Graph, size, classes int64, embedding bool) {
 	t.Helper()
-	if len(g.Input) != 1 {
-		t.Fatalf("%d graph inputs, want 1", len(g.Input))
+	if len(g.Input) == 0 {
+		t.Fatal("no graph inputs")
+	}
+	// Any further inputs must be initializers (IR 3 lists them all).
+	inits := map[string]bool{}
+	for _, init := range g.Initializer {
+		inits[init.Name] = true
+	}
+	for _, in := range g.Input[1:] {
+		if !inits[in.Name] {
+			t.Errorf("graph input %q is not an initializer", in.Name)
+		}
 	}
 	in := g.Input[0]
 	wantIn := []onnxpb.Dim{{Value: -1, Param: "N"}, {Value: 3}, {Value: size}, {Value: size}}
@@ -118,9 +132,7 @@ func checkIO(t *testing.T, g *onnxpb.Graph, size, classes int64, embedding bool)
 func checkTopology(t *testing.T, g *onnxpb.Graph) {
 	t.Helper()
 	defined := map[string]bool{}
-	for _, in := range g.Input {
-		defined[in.Name] = true
-	}
+	defined[g.Input[0].Name] = true
 	for _, init := range g.Initializer {
 		if defined[init.Name] {
 			t.Errorf("initializer %q defined twice", init.Name)
