@@ -839,22 +839,6 @@ func padInto[T number](dst, src []T, srcOf [][]int, st []int, base int, v T) {
 	}
 }
 
-// ONNX TensorProto data types that Cast may target.
-const (
-	castFloat   = 1
-	castUint8   = 2
-	castInt8    = 3
-	castUint16  = 4
-	castInt16   = 5
-	castInt32   = 6
-	castInt64   = 7
-	castBool    = 9
-	castFloat16 = 10
-	castDouble  = 11
-	castUint32  = 12
-	castUint64  = 13
-)
-
 // buildCast compiles Cast. Values are held as float32 or int64, so: to
 // float, double or float16 gives float32 (float16 rounds to half
 // precision first); to any integer type gives int64, truncating floats
@@ -873,10 +857,13 @@ func buildCast(p *planCtx, n *node, ins []info) ([]info, kernel, error) {
 		return nil, nil, fmt.Errorf("cast: attribute to is required")
 	}
 	to := n.attrs.int("to", 0)
+	if to < 0 || to > math.MaxInt32 {
+		return nil, nil, fmt.Errorf("cast to data type %d", to)
+	}
 	shape := cloneShape(in.shape)
-	switch to {
-	case castFloat, castDouble, castFloat16:
-		half := to == castFloat16
+	switch int32(to) {
+	case onnxpb.Float, onnxpb.Double, onnxpb.Float16:
+		half := to == int64(onnxpb.Float16)
 		outs := []info{{dtype: Float32, shape: shape}}
 		return outs, func(_ *exec, ins, outs []*value) {
 			dst := outs[0].f
@@ -893,14 +880,25 @@ func buildCast(p *planCtx, n *node, ins []info) ([]info, kernel, error) {
 				}
 			}
 		}, nil
-	case castUint8, castInt8, castUint16, castInt16, castInt32, castInt64, castUint32, castUint64, castBool:
-		isBool := to == castBool
+	case onnxpb.Uint8, onnxpb.Int8, onnxpb.Uint16, onnxpb.Int16, onnxpb.Int32, onnxpb.Int64,
+		onnxpb.Uint32, onnxpb.Uint64, onnxpb.Bool:
+		isBool := to == int64(onnxpb.Bool)
 		outs := []info{{dtype: Int64, shape: shape}}
 		return outs, func(_ *exec, ins, outs []*value) {
 			dst := outs[0].i
-			if ins[0].dtype == Int64 {
+			switch {
+			case ins[0].dtype == Int64:
 				copy(dst, ins[0].i)
-			} else {
+			case isBool:
+				// Decide on the float: 0.5 is true although it truncates to 0.
+				for k, v := range ins[0].f {
+					dst[k] = 0
+					if v != 0 {
+						dst[k] = 1
+					}
+				}
+				return
+			default:
 				for k, v := range ins[0].f {
 					dst[k] = truncInt(v)
 				}
