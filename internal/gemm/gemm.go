@@ -23,15 +23,18 @@ type Epilogue struct {
 }
 
 // Blocking parameters. kc bounds the depth of one packed B block (so a B
-// micro-panel of kc x nrMax floats stays in L1/L2), nc bounds its width,
-// mc the number of A rows swept per packed B micro-panel (so the A block
-// stays in L2). See docs/decisions.md "gemm: kernel and blocking".
-const (
-	kc    = 256
-	nc    = 1024
-	mc    = 96 * 3
-	nrMax = 64 // widest micro-kernel; B panels are packed to this width
+// micro-panel of kc x nr floats stays close to L1), nc bounds its width, mc
+// the number of A rows swept per packed B micro-panel (so the A block stays
+// in L2). They are variables only so that the tuning test can compare
+// settings in one process; see docs/decisions.md "gemm: kernel and blocking".
+var (
+	kc = 256
+	nc = 256
+	mc = 288
 )
+
+// nrMax is the widest micro-kernel; WorkspaceSize rounds to it.
+const nrMax = 64
 
 // PackedA is an M x K row-major matrix (typically convolution weights) packed
 // once into the micro-panel order of the micro-kernel selected at PackA time:
@@ -318,7 +321,13 @@ func run(dst []float32, ldc int, a *PackedA, b []float32, ldb int, transB bool, 
 	mr, nr := kern.mr, kern.nr
 	var t tileArgs
 	t.ldc = ldc * 4
+	// The AVX-512 kernel reads B in place (masked loads cover the last
+	// tile): packing would cost a memory-bound copy of all of B per call.
+	direct := kern.id == kernAVX512 && !transB
 	t.ldb = nr * 4
+	if direct {
+		t.ldb = ldb * 4
+	}
 	t.ldadd = e.LdAdd * 4
 	t.lo, t.hi = e.Min, e.Max
 	epi := 0
@@ -341,9 +350,13 @@ func run(dst []float32, ldc int, a *PackedA, b []float32, ldb int, transB bool, 
 	}
 	for jc := 0; jc < n; jc += nc {
 		ncur := min(nc, n-jc)
-		for pc := 0; pc < k; pc += kc {
-			kcur := min(kc, k-pc)
-			packB(ws, b, ldb, transB, pc, kcur, jc, ncur, nr)
+		kb := (k + kc - 1) / kc
+		kstep := (k + kb - 1) / kb
+		for pc := 0; pc < k; pc += kstep {
+			kcur := min(kstep, k-pc)
+			if !direct {
+				packB(ws, b, ldb, transB, pc, kcur, jc, ncur, nr)
+			}
 			flags := 0
 			if accum || pc > 0 {
 				flags |= flagAccum
@@ -353,14 +366,19 @@ func run(dst []float32, ldc int, a *PackedA, b []float32, ldb int, transB bool, 
 			}
 			t.k = kcur
 			t.flags = flags
-			for ic := 0; ic < m; ic += mc {
-				iend := min(ic+mc, m)
+			mcb := max(mc/mr*mr, mr)
+			for ic := 0; ic < m; ic += mcb {
+				iend := min(ic+mcb, m)
 				for jr := 0; jr < ncur; jr += nr {
 					cols := min(nr, ncur-jr)
 					t.cols = cols
 					t.masks = colMasks(cols)
-					t.b = &ws[(jr/nr)*kcur*nr]
 					j := jc + jr
+					if direct {
+						t.b = &b[pc*ldb+j]
+					} else {
+						t.b = &ws[(jr/nr)*kcur*nr]
+					}
 					for ir := ic; ir < iend; ir += mr {
 						t.rows = min(mr, m-ir)
 						t.a = &a.data[ir*k+pc*mr]

@@ -68,14 +68,23 @@ func avx512(nv int) {
 	p("MOVQ %d(SI), CX", offK)
 	p("MOVQ %d(SI), DX", offLdb)
 	p("LEAQ (DX)(DX*2), DI")
+	p("MOVQ %d(SI), R9", offMasks)
+	for v := 0; v < nv; v++ {
+		if v > 0 {
+			p("SHRQ $16, R9")
+		}
+		p("KMOVW R9, K%d", v+1)
+	}
 	for r := 0; r < mr; r++ {
 		for v := 0; v < nv; v++ {
 			p("VPXORD %s, %s, %s", acc(r, v), acc(r, v), acc(r, v))
 		}
 	}
 	step := func(u int, boff string) {
+		// Masked loads: B may be the caller's matrix, whose last tile
+		// ends inside a vector.
 		for v := 0; v < nv; v++ {
-			p("VMOVUPS %d%s, Z%d", v*64, boff, 24+v)
+			p("VMOVUPS.Z %d%s, K%d, Z%d", v*64, boff, v+1, 24+v)
 		}
 		for r := 0; r < mr; r++ {
 			aoff := (u*mr + r) * 4
@@ -120,13 +129,6 @@ func avx512(nv int) {
 	p("MOVQ %d(SI), R12", offLdadd)
 	p("MOVQ %d(SI), R13", offRows)
 	p("MOVQ %d(SI), CX", offFlags)
-	p("MOVQ %d(SI), AX", offMasks)
-	for v := 0; v < nv; v++ {
-		if v > 0 {
-			p("SHRQ $16, AX")
-		}
-		p("KMOVW AX, K%d", v+1)
-	}
 	p("VPXORD Z30, Z30, Z30")
 	p("VBROADCASTSS %d(SI), Z29", offLo)
 	p("VBROADCASTSS %d(SI), Z31", offHi)
