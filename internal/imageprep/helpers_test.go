@@ -2,6 +2,7 @@ package imageprep
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"image"
 	"image/color"
@@ -199,3 +200,5 @@ func writeSeed(t *testing.T, name string, b []byte) {
 		t.Errorf("seed %s missing; run go test -run TestSeeds -update: %v", path, err)
 	}
 }
+
+var errorsIs = errors.Is
