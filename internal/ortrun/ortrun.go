@@ -112,6 +112,7 @@ type Tensor struct {
 type Session struct {
 	sess    *ort.DynamicAdvancedSession
 	inputs  []string
+	shapes  [][]int64 // declared input shapes, -1 for symbolic dimensions
 	outputs []string
 }
 
@@ -139,6 +140,7 @@ func Open(path string, o Options) (*Session, error) {
 	s := &Session{}
 	for _, in := range ins {
 		s.inputs = append(s.inputs, in.Name)
+		s.shapes = append(s.shapes, slices.Clone([]int64(in.Dimensions)))
 	}
 	var all []string
 	for _, out := range outs {
@@ -173,6 +175,16 @@ func Open(path string, o Options) (*Session, error) {
 
 // InputNames returns the names of the graph inputs, in graph order.
 func (s *Session) InputNames() []string { return slices.Clone(s.inputs) }
+
+// InputShape returns the declared shape of the named input, with -1 for
+// symbolic dimensions, or nil if there is no such input.
+func (s *Session) InputShape(name string) []int64 {
+	i := slices.Index(s.inputs, name)
+	if i < 0 {
+		return nil
+	}
+	return slices.Clone(s.shapes[i])
+}
 
 // OutputNames returns the names of the outputs Run returns.
 func (s *Session) OutputNames() []string { return slices.Clone(s.outputs) }

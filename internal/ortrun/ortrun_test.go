@@ -82,6 +82,12 @@ func TestNodeSuite(t *testing.T) {
 			in := map[string]ortrun.Tensor{}
 			for i, n := range s.InputNames() {
 				in[n] = readPB(t, filepath.Join(dir, "test_data_set_0", fmt.Sprintf("input_%d.pb", i)))
+				if got := s.InputShape(n); fmt.Sprint(got) != fmt.Sprint(in[n].Shape) {
+					t.Errorf("InputShape(%q) = %v, want %v", n, got, in[n].Shape)
+				}
+			}
+			if s.InputShape("no such input") != nil {
+				t.Error("InputShape of an unknown input is not nil")
 			}
 			out, err := s.Run(in)
 			if err != nil {
