@@ -58,10 +58,10 @@ var epiCases = []epiCase{
 	{name: "none"},
 	{name: "bias", bias: true},
 	{name: "add", add: true},
-	{name: "relu", act: Relu},
+	{name: "relu", act: Relu, lo: -3, hi: 0.1}, // Min and Max must be ignored
 	{name: "clip", act: Clip, lo: -0.5, hi: 0.75},
 	{name: "bias+relu", bias: true, act: Relu},
-	{name: "bias+add+relu", bias: true, add: true, act: Relu},
+	{name: "bias+add+relu", bias: true, add: true, act: Relu, lo: 1, hi: 2},
 	{name: "bias+add+clip", bias: true, add: true, act: Clip, lo: 0, hi: 6},
 	{name: "add+clip", add: true, act: Clip, lo: -1, hi: 1},
 }
@@ -184,7 +184,7 @@ func (c *mulCase) runMul(t *testing.T) []float32 {
 
 func TestMulPacked(t *testing.T) {
 	ms := []int{1, 2, 3, 5, 6, 7, 13, 17, 33, 65}
-	ns := []int{1, 2, 3, 5, 7, 15, 16, 17, 31, 33, 48, 64, 65, 127}
+	ns := []int{1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 24, 31, 33, 40, 48, 50, 64, 65, 120, 127}
 	ks := []int{1, 3, 17, 64, 257}
 	for _, kern := range kernels() {
 		withKernel(t, kern, func(t *testing.T) {

@@ -27,7 +27,22 @@ func bestKernel() *kernel { return kernels()[0] }
 func tile(id kernelID, p *tileArgs) {
 	switch id {
 	case kernAVX512:
-		switch (p.cols + 15) / 16 {
+		// A last vector with at most 8 valid columns runs as a YMM half.
+		nv := (p.cols + 15) / 16
+		if p.cols-16*(nv-1) <= 8 {
+			switch nv {
+			case 1:
+				tile512x1h(p)
+			case 2:
+				tile512x2h(p)
+			case 3:
+				tile512x3h(p)
+			default:
+				tile512x4h(p)
+			}
+			return
+		}
+		switch nv {
 		case 1:
 			tile512x1(p)
 		case 2:
@@ -50,7 +65,8 @@ func tile(id kernelID, p *tileArgs) {
 
 // The assembly kernels implement tileGeneric for a tile of mr rows and the
 // number of 16-float vectors in their name (tile512xN, AVX-512, column masks
-// from p.masks) or a full mr x 16 tile (tileAVX2, AVX2+FMA).
+// from p.masks; tile512xNh has an 8-float last vector) or a full mr x 16
+// tile (tileAVX2, AVX2+FMA).
 
 //go:noescape
 func tile512x1(p *tileArgs)
@@ -66,3 +82,15 @@ func tile512x4(p *tileArgs)
 
 //go:noescape
 func tileAVX2(p *tileArgs)
+
+//go:noescape
+func tile512x1h(p *tileArgs)
+
+//go:noescape
+func tile512x2h(p *tileArgs)
+
+//go:noescape
+func tile512x3h(p *tileArgs)
+
+//go:noescape
+func tile512x4h(p *tileArgs)
