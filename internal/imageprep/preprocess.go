@@ -2,7 +2,6 @@ package imageprep
 
 import (
 	"image"
-	"image/color"
 )
 
 // Preprocessor applies a Spec with scratch buffers that are reused from
@@ -227,19 +226,80 @@ func (p *Preprocessor) rowReader(img image.Image) func(dst []float32, x0, y int)
 	}
 }
 
-// ycbcrReader converts with color.YCbCrToRGB, the conversion image/draw
-// and color.RGBAModel use, so the values equal those of the image drawn
-// onto an *image.RGBA.
+// ycbcrReader converts with the arithmetic of color.YCbCrToRGB, the
+// conversion image/draw and color.RGBAModel use, so the values equal those
+// of the image drawn onto an *image.RGBA. ycbcrToRGB is checked against
+// color.YCbCrToRGB on every input by TestYCbCrToRGBExhaustive.
 func ycbcrReader(m *image.YCbCr) func(dst []float32, x0, y int) {
-	return func(dst []float32, x0, y int) {
-		yrow := m.Y[m.YOffset(x0, y):]
-		for i := range len(dst) / 3 {
-			ci := m.COffset(x0+i, y)
-			r, g, b := color.YCbCrToRGB(yrow[i], m.Cb[ci], m.Cr[ci])
-			d := dst[3*i : 3*i+3 : 3*i+3]
-			d[0], d[1], d[2] = float32(r), float32(g), float32(b)
+	hs, vs, ok := chromaShifts(m.SubsampleRatio)
+	if !ok || m.Rect.Min.X < 0 || m.Rect.Min.Y < 0 {
+		// Shifts would round negative coordinates differently from
+		// COffset's division; unknown ratios have no shifts.
+		return func(dst []float32, x0, y int) {
+			yrow := m.Y[m.YOffset(x0, y):]
+			for i := range len(dst) / 3 {
+				ci := m.COffset(x0+i, y)
+				r, g, b := ycbcrToRGB(yrow[i], m.Cb[ci], m.Cr[ci])
+				d := dst[3*i : 3*i+3 : 3*i+3]
+				d[0], d[1], d[2] = r, g, b
+			}
 		}
 	}
+	return func(dst []float32, x0, y int) {
+		yrow := m.Y[m.YOffset(x0, y):]
+		base := (y>>vs-m.Rect.Min.Y>>vs)*m.CStride - m.Rect.Min.X>>hs
+		n := len(dst) / 3
+		last := base + (x0+n-1)>>hs + 1
+		cb, cr := m.Cb[:last:last], m.Cr[:last:last]
+		yrow = yrow[:n:n]
+		for i, yv := range yrow {
+			ci := base + (x0+i)>>hs
+			r, g, b := ycbcrToRGB(yv, cb[ci], cr[ci])
+			d := dst[3*i : 3*i+3 : 3*i+3]
+			d[0], d[1], d[2] = r, g, b
+		}
+	}
+}
+
+// chromaShifts returns the horizontal and vertical log2 subsampling of a
+// ratio.
+func chromaShifts(r image.YCbCrSubsampleRatio) (h, v int, ok bool) {
+	switch r {
+	case image.YCbCrSubsampleRatio444:
+		return 0, 0, true
+	case image.YCbCrSubsampleRatio422:
+		return 1, 0, true
+	case image.YCbCrSubsampleRatio420:
+		return 1, 1, true
+	case image.YCbCrSubsampleRatio440:
+		return 0, 1, true
+	case image.YCbCrSubsampleRatio411:
+		return 2, 0, true
+	case image.YCbCrSubsampleRatio410:
+		return 2, 1, true
+	}
+	return 0, 0, false
+}
+
+// ycbcrToRGB is JFIF's YCbCr to RGB conversion in 16.16 fixed point with
+// the rounding of color.YCbCrToRGB, written out so that it inlines.
+func ycbcrToRGB(y, cb, cr uint8) (r, g, b float32) {
+	y1 := int32(y) * 0x10101 // y * 65793, y/255 scaled by 2^24.
+	cb1 := int32(cb) - 128
+	cr1 := int32(cr) - 128
+	return clamp16(y1 + 91881*cr1), clamp16(y1 - 22554*cb1 - 46802*cr1), clamp16(y1 + 116130*cb1)
+}
+
+// clamp16 returns v>>16 clamped to 0..255.
+func clamp16(v int32) float32 {
+	v >>= 16
+	if v < 0 {
+		return 0
+	}
+	if v > 255 {
+		return 255
+	}
+	return float32(v)
 }
 
 // unpremul16 returns the straight value, 0..255, of a 16-bit

@@ -355,29 +355,33 @@ func TestFastPathsMatchGeneric(t *testing.T) {
 			})
 		}
 	}
-	for _, ratio := range []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410} {
-		ycc := image.NewYCbCr(r, ratio)
-		for i := range ycc.Y {
-			ycc.Y[i] = base.Pix[4*i%len(base.Pix)]
-		}
-		for i := range ycc.Cb {
-			ycc.Cb[i], ycc.Cr[i] = base.Pix[(4*i+1)%len(base.Pix)], base.Pix[(4*i+2)%len(base.Pix)]
-		}
-		drawn := image.NewRGBA(r)
-		draw.Draw(drawn, r, ycc, r.Min, draw.Src)
-		nycca := &image.NYCbCrA{YCbCr: *ycc, A: make([]uint8, len(ycc.Y)), AStride: ycc.YStride}
-		for _, s := range specs {
-			t.Run(fmt.Sprintf("YCbCr%v/%d_%d", ratio, s.Resize, s.InputSize), func(t *testing.T) {
-				got, nGot, want := make([]float32, s.Len()), make([]float32, s.Len()), make([]float32, s.Len())
-				s.Preprocess(got, ycc)
-				s.Preprocess(nGot, nycca)
-				s.Preprocess(want, drawn)
-				for i := range got {
-					if got[i] != want[i] || nGot[i] != want[i] {
-						t.Fatalf("value %d: YCbCr %v, NYCbCrA %v, drawn RGBA %v", i, got[i], nGot[i], want[i])
+	ratios := []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410}
+	// A negative origin takes the COffset path.
+	for _, r := range []image.Rectangle{r, r.Add(image.Pt(-9, -5))} {
+		for _, ratio := range ratios {
+			ycc := image.NewYCbCr(r, ratio)
+			for i := range ycc.Y {
+				ycc.Y[i] = base.Pix[4*i%len(base.Pix)]
+			}
+			for i := range ycc.Cb {
+				ycc.Cb[i], ycc.Cr[i] = base.Pix[(4*i+1)%len(base.Pix)], base.Pix[(4*i+2)%len(base.Pix)]
+			}
+			drawn := image.NewRGBA(r)
+			draw.Draw(drawn, r, ycc, r.Min, draw.Src)
+			nycca := &image.NYCbCrA{YCbCr: *ycc, A: make([]uint8, len(ycc.Y)), AStride: ycc.YStride}
+			for _, s := range specs {
+				t.Run(fmt.Sprintf("YCbCr%v/%v/%d_%d", ratio, r.Min, s.Resize, s.InputSize), func(t *testing.T) {
+					got, nGot, want := make([]float32, s.Len()), make([]float32, s.Len()), make([]float32, s.Len())
+					s.Preprocess(got, ycc)
+					s.Preprocess(nGot, nycca)
+					s.Preprocess(want, drawn)
+					for i := range got {
+						if got[i] != want[i] || nGot[i] != want[i] {
+							t.Fatalf("value %d: YCbCr %v, NYCbCrA %v, drawn RGBA %v", i, got[i], nGot[i], want[i])
+						}
 					}
-				}
-			})
+				})
+			}
 		}
 	}
 }
@@ -507,5 +511,24 @@ func TestSharedDog(t *testing.T) {
 			t.Errorf("channel %d: min %.3f max %.3f mean %.3f std %.3f outside sane bounds", c, lo, hi, mean, std)
 		}
 		t.Logf("channel %d: min %.3f max %.3f mean %.3f std %.3f", c, lo, hi, mean, std)
+	}
+}
+
+// TestYCbCrToRGBExhaustive checks ycbcrToRGB against the standard
+// library on all 2^24 inputs.
+func TestYCbCrToRGBExhaustive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("exhaustive")
+	}
+	for y := range 256 {
+		for cb := range 256 {
+			for cr := range 256 {
+				r, g, b := ycbcrToRGB(uint8(y), uint8(cb), uint8(cr))
+				wr, wg, wb := color.YCbCrToRGB(uint8(y), uint8(cb), uint8(cr))
+				if r != float32(wr) || g != float32(wg) || b != float32(wb) {
+					t.Fatalf("ycbcrToRGB(%d, %d, %d) = %v, %v, %v, want %d, %d, %d", y, cb, cr, r, g, b, wr, wg, wb)
+				}
+			}
+		}
 	}
 }
