@@ -71,6 +71,11 @@ type node struct {
 	inputs  []string // "" marks an omitted optional input
 	outputs []string // "" marks an omitted optional output
 	attrs   attrs
+	// index is the node's position in the file, for error messages.
+	index int
+	// fuse is set by the fusion pass on a Conv that absorbed a residual Add
+	// (input 3) and an activation; the zero value means no fusion.
+	fuse convFusion
 }
 
 // kernel runs one node. ins[k] is nil for an omitted optional input.
@@ -90,7 +95,9 @@ type opSpec struct {
 // package-level map literal (opsElementwise, opsConv, ...) merged here, never
 // in init functions.
 var registry = mergeOps(
-// opsXxx maps are added here as they are written.
+	// opsXxx maps are added here as they are written.
+	opsElementwise, opsShape, opsReduce,
+	opsConv, opsPool, opsLinear, opsNorm,
 )
 
 func mergeOps(sets ...map[string]opSpec) map[string]opSpec {
@@ -131,7 +138,13 @@ type exec struct {
 	threads int
 	// parallel runs f over [0,n) split in up to threads contiguous chunks and
 	// waits; with threads == 1 it calls f(0, n) inline.
+	// Calling parallel with a closure allocates; hot kernels use split,
+	// which takes a plain function and build-time state and does not.
 	parallel func(n int, f func(lo, hi int))
+
+	pool  *workerPool // nil when threads == 1
+	job   job         // the one parallel loop in flight for this run
+	tasks []task      // one per chunk, reused by every split
 }
 
 // attrs gives typed access to a node's attributes with defaults.

@@ -1,0 +1,502 @@
+package onnxmodel
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tlserve/tlserve/internal/onnxpb"
+)
+
+// Options configures a Model. The zero value is valid.
+type Options struct {
+	// Threads is the number of goroutines one run uses; 0 means
+	// runtime.NumCPU().
+	Threads int
+	// Embedding names the tensor used as the embedding, overriding the
+	// automatic choice (the input of the final classifier).
+	Embedding string
+}
+
+// Tensor is a dense row-major tensor passed to and returned by Run.
+type Tensor struct {
+	Shape []int
+	Data  []float32
+	Int64 []int64 // set instead of Data for int64 tensors
+}
+
+// IOInfo describes a graph input or output. Shape holds -1 for the dynamic
+// batch dimension.
+type IOInfo struct {
+	Name  string
+	Shape []int
+	DType DType
+}
+
+// Features holds what one forward pass over a batch yields for transfer
+// learning: the embeddings and the class probabilities of N images.
+type Features struct {
+	N         int
+	Embedding []float32 // N*EmbeddingDim(), row-major
+	Probs     []float32 // N*NumClasses(), row-major
+}
+
+// Model is a loaded ONNX model. It is safe for concurrent use.
+type Model struct {
+	g       *graph
+	id      string
+	threads int
+	pins    map[string]bool
+	cache   map[string]any
+	workers *workerPool
+	closed  atomic.Bool
+
+	inputs, outputs []IOInfo
+	image           []int // C, H, W
+
+	emb         string
+	embSpatial  bool // global-average-pool the embedding at run time
+	embDim      int
+	probs       string
+	needSoftmax bool
+	classes     int
+
+	mu    sync.RWMutex
+	plans map[int]*planEntry
+}
+
+type planEntry struct {
+	p   *plan
+	err error
+}
+
+// Load reads and parses an ONNX file; see Parse.
+func Load(path string, o Options) (*Model, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("onnxmodel: %w", err)
+	}
+	return Parse(b, o)
+}
+
+// Parse decodes an ONNX model, simplifies its graph and compiles the plan
+// for batch size 1. Every error wraps ErrInvalidModel; unsupported
+// operators, opsets and features also wrap ErrUnsupported.
+func Parse(b []byte, o Options) (*Model, error) {
+	if o.Threads < 0 {
+		return nil, fmt.Errorf("onnxmodel: Options.Threads is %d", o.Threads)
+	}
+	pm, err := onnxpb.DecodeModel(b)
+	if err != nil {
+		return nil, fmt.Errorf("onnxmodel: %w: decode: %w", ErrInvalidModel, err)
+	}
+	g, err := buildGraph(pm)
+	if err != nil {
+		return nil, fmt.Errorf("onnxmodel: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	m := &Model{g: g, id: hex.EncodeToString(sum[:]), threads: o.Threads, plans: map[int]*planEntry{}}
+	if m.threads == 0 {
+		m.threads = runtime.NumCPU()
+	}
+	if err := m.prepare(o); err != nil {
+		return nil, fmt.Errorf("onnxmodel: %w", err)
+	}
+	if m.threads > 1 {
+		m.workers = newWorkerPool(m.threads - 1)
+	}
+	if _, err := m.plan(m.loadBatch()); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("onnxmodel: %w", err)
+	}
+	return m, nil
+}
+
+// loadBatch is the batch size checked at load: the declared one, or 1.
+func (m *Model) loadBatch() int {
+	if s := m.g.inputs[0].shape; len(s) > 0 && s[0] > 0 {
+		return s[0]
+	}
+	return 1
+}
+
+// prepare runs the graph passes and picks the embedding and scores.
+func (m *Model) prepare(o Options) error {
+	g := m.g
+	if err := topoSort(g); err != nil {
+		return err
+	}
+	m.pins = map[string]bool{}
+	if err := m.chooseFeatures(o.Embedding); err != nil {
+		return err
+	}
+	eliminateDead(g, m.pins)
+	foldBatchNorm(g, m.pins)
+	// The unfused batch-1 plan checks shapes and tells the fusion pass which
+	// Adds are same-shape residuals.
+	check, err := compile(g, m.loadBatch(), 1, map[string]any{}, m.pins, nil)
+	if err != nil {
+		return err
+	}
+	shapes := map[string]info{}
+	for name, id := range check.ids {
+		shapes[name] = check.infos[id]
+	}
+	fuseConv(g, m.pins, shapes)
+	if err := topoSort(g); err != nil {
+		return err
+	}
+	m.cache = map[string]any{}
+
+	for _, in := range g.inputs {
+		m.inputs = append(m.inputs, IOInfo{Name: in.name, Shape: append([]int(nil), in.shape...), DType: in.dtype})
+	}
+	dynamic := len(g.inputs[0].shape) > 0 && g.inputs[0].shape[0] < 0
+	for _, out := range g.outputs {
+		in := shapes[out.name]
+		s := append([]int(nil), in.shape...)
+		if dynamic && len(s) > 0 && s[0] == 1 {
+			s[0] = -1
+		}
+		m.outputs = append(m.outputs, IOInfo{Name: out.name, Shape: s, DType: in.dtype})
+	}
+	if s := g.inputs[0].shape; len(s) == 4 {
+		m.image = append([]int(nil), s[1:]...)
+	}
+	emb, probs := shapes[m.emb], shapes[m.probs]
+	if emb.dtype != Float32 || probs.dtype != Float32 {
+		return invalidf("embedding %q and scores %q must be float tensors", m.emb, m.probs)
+	}
+	b := m.loadBatch()
+	if len(emb.shape) == 4 && emb.shape[0] == b {
+		m.embSpatial, m.embDim = true, emb.shape[1]
+	} else if len(emb.shape) > 0 && emb.shape[0] == b {
+		m.embDim = shapeSize(emb.shape) / b
+	} else {
+		return invalidf("embedding %q has shape %v, want a batch dimension of %d", m.emb, emb.shape, b)
+	}
+	if len(probs.shape) == 0 || probs.shape[0] != b {
+		return invalidf("scores %q have shape %v, want a batch dimension of %d", m.probs, probs.shape, b)
+	}
+	m.classes = shapeSize(probs.shape) / b
+	return nil
+}
+
+// passThrough lists the operators the embedding search walks back through.
+var passThrough = map[string]bool{
+	"Softmax": true, "LogSoftmax": true, "Flatten": true, "Reshape": true, "Squeeze": true,
+	"Identity": true, "Dropout": true, "Relu": true, "GlobalAveragePool": true, "AveragePool": true,
+	"Add": true, "Mul": true,
+}
+
+// reshapeLike lists the operators that may follow a final Softmax.
+var reshapeLike = map[string]bool{"Flatten": true, "Reshape": true, "Squeeze": true, "Identity": true, "Dropout": true}
+
+// chooseFeatures picks the scores (the first float graph output), whether
+// they still need a softmax, and the embedding: the data input of the final
+// classifier (Gemm, MatMul, or Conv with constant weights) found by walking
+// back from the scores through pass-through operators. Without a classifier
+// the scores themselves serve as the embedding.
+func (m *Model) chooseFeatures(override string) error {
+	g := m.g
+	producer := map[string]*node{}
+	for _, n := range g.nodes {
+		for _, o := range n.outputs {
+			producer[o] = n
+		}
+	}
+	m.probs = g.outputs[0].name
+	m.needSoftmax = true
+	for t := m.probs; ; {
+		n := producer[t]
+		if n == nil || len(n.inputs) == 0 {
+			break
+		}
+		if n.opType == "Softmax" {
+			m.needSoftmax = false
+			break
+		}
+		if !reshapeLike[n.opType] {
+			break
+		}
+		t = n.inputs[0]
+	}
+	isConst := func(name string) bool { return g.consts[name] != nil }
+	if override != "" {
+		if producer[override] == nil {
+			return invalidf("embedding tensor %q is not computed by any node", override)
+		}
+		m.emb = override
+	} else {
+		m.emb = m.probs
+	walk:
+		for t := m.probs; ; {
+			n := producer[t]
+			if n == nil || len(n.inputs) == 0 {
+				break
+			}
+			switch {
+			case n.opType == "Gemm":
+				m.emb = n.inputs[0]
+				break walk
+			case n.opType == "MatMul" && len(n.inputs) == 2:
+				m.emb = n.inputs[0]
+				if isConst(n.inputs[0]) {
+					m.emb = n.inputs[1]
+				}
+				break walk
+			case n.opType == "Conv" && len(n.inputs) >= 2 && isConst(n.inputs[1]):
+				m.emb = n.inputs[0]
+				break walk
+			case (n.opType == "Add" || n.opType == "Mul") && len(n.inputs) == 2:
+				switch {
+				case isConst(n.inputs[1]):
+					t = n.inputs[0]
+				case isConst(n.inputs[0]):
+					t = n.inputs[1]
+				default:
+					break walk
+				}
+			case passThrough[n.opType]:
+				t = n.inputs[0]
+			default:
+				break walk
+			}
+		}
+	}
+	m.pins[m.emb] = true
+	m.pins[m.probs] = true
+	return nil
+}
+
+// plan returns the plan for batch size n, compiling it on first use.
+func (m *Model) plan(n int) (*plan, error) {
+	m.mu.RLock()
+	e := m.plans[n]
+	m.mu.RUnlock()
+	if e == nil {
+		m.mu.Lock()
+		if e = m.plans[n]; e == nil {
+			p, err := compile(m.g, n, m.threads, m.cache, m.pins, m.workers)
+			e = &planEntry{p: p, err: err}
+			m.plans[n] = e
+		}
+		m.mu.Unlock()
+	}
+	return e.p, e.err
+}
+
+// Inputs describes the non-constant graph inputs.
+func (m *Model) Inputs() []IOInfo { return cloneIO(m.inputs) }
+
+// Outputs describes the graph outputs.
+func (m *Model) Outputs() []IOInfo { return cloneIO(m.outputs) }
+
+func cloneIO(s []IOInfo) []IOInfo {
+	out := make([]IOInfo, len(s))
+	for i, v := range s {
+		out[i] = IOInfo{Name: v.Name, Shape: append([]int(nil), v.Shape...), DType: v.DType}
+	}
+	return out
+}
+
+// EmbeddingDim returns the length of one image's embedding.
+func (m *Model) EmbeddingDim() int { return m.embDim }
+
+// NumClasses returns the number of class probabilities per image.
+func (m *Model) NumClasses() int { return m.classes }
+
+// EmbeddingName returns the name of the tensor the embedding comes from.
+func (m *Model) EmbeddingName() string { return m.emb }
+
+// InputShape returns [C, H, W] of the image input, or nil when the first
+// input is not of rank 4.
+func (m *Model) InputShape() []int { return append([]int(nil), m.image...) }
+
+// ID returns the hex SHA-256 of the model file, which identifies the
+// backbone for embedding caches.
+func (m *Model) ID() string { return m.id }
+
+// Close stops the worker goroutines. Runs must not be in flight; later
+// calls return ErrClosed.
+func (m *Model) Close() error {
+	if m.closed.Swap(true) {
+		return nil
+	}
+	if m.workers != nil {
+		m.workers.close()
+	}
+	return nil
+}
+
+// Run evaluates every graph output for the given inputs, which must match
+// the declared inputs by name, dtype and shape (dimension 0 of the first
+// input is the batch size and may vary). It returns new tensors; errors
+// about the inputs wrap ErrBadInput.
+func (m *Model) Run(ctx context.Context, inputs map[string]*Tensor) (map[string]*Tensor, error) {
+	if m.closed.Load() {
+		return nil, ErrClosed
+	}
+	first := inputs[m.g.inputs[0].name]
+	if first == nil {
+		return nil, badInputf("missing input %q", m.g.inputs[0].name)
+	}
+	batch := 1
+	if len(m.g.inputs[0].shape) > 0 {
+		if len(first.Shape) == 0 {
+			return nil, badInputf("input %q has no shape", m.g.inputs[0].name)
+		}
+		batch = first.Shape[0]
+	}
+	if batch <= 0 {
+		return nil, badInputf("batch size %d", batch)
+	}
+	p, err := m.plan(batch)
+	if err != nil {
+		return nil, fmt.Errorf("onnxmodel: %w: batch size %d: %w", ErrBadInput, batch, err)
+	}
+	rs := p.get()
+	defer p.put(rs)
+	for k, in := range m.g.inputs {
+		t := inputs[in.name]
+		if t == nil {
+			return nil, badInputf("missing input %q", in.name)
+		}
+		v := &rs.vals[p.inputs[k]]
+		if !equalShape(t.Shape, v.shape) {
+			return nil, badInputf("input %q has shape %v, want %v", in.name, t.Shape, v.shape)
+		}
+		n := shapeSize(v.shape)
+		if in.dtype == Int64 {
+			if len(t.Int64) != n {
+				return nil, badInputf("input %q has %d int64 values, want %d", in.name, len(t.Int64), n)
+			}
+			v.i = t.Int64
+		} else {
+			if len(t.Data) != n {
+				return nil, badInputf("input %q has %d values, want %d", in.name, len(t.Data), n)
+			}
+			v.f = t.Data
+		}
+	}
+	if len(inputs) != len(m.g.inputs) {
+		return nil, badInputf("got %d inputs, model has %d", len(inputs), len(m.g.inputs))
+	}
+	if err := p.run(ctx, rs); err != nil {
+		return nil, err
+	}
+	out := make(map[string]*Tensor, len(p.outputs))
+	for k, id := range p.outputs {
+		v := &rs.vals[id]
+		t := &Tensor{Shape: append([]int(nil), v.shape...)}
+		if v.dtype == Int64 {
+			t.Int64 = append([]int64(nil), v.i...)
+		} else {
+			t.Data = append([]float32(nil), v.f...)
+		}
+		out[m.g.outputs[k].name] = t
+	}
+	return out, nil
+}
+
+// Extract runs a batch of n images, laid out [n, C, H, W] as InputShape
+// says, through the model and stores their embeddings and class
+// probabilities in dst, reusing dst's slices when they are large enough.
+// Models whose graph fixes the batch size run image by image. Errors about
+// the batch wrap ErrBadInput.
+func (m *Model) Extract(ctx context.Context, dst *Features, batch []float32, n int) error {
+	if m.closed.Load() {
+		return ErrClosed
+	}
+	if len(m.image) != 3 || m.g.inputs[0].dtype != Float32 {
+		return fmt.Errorf("onnxmodel: %w: the first input is not an image batch", ErrBadInput)
+	}
+	per := m.image[0] * m.image[1] * m.image[2]
+	if n <= 0 || len(batch) != n*per {
+		return badInputf("batch of %d images has %d values, want %d", n, len(batch), n*per)
+	}
+	dst.N = n
+	dst.Embedding = grow(dst.Embedding, n*m.embDim)
+	dst.Probs = grow(dst.Probs, n*m.classes)
+	p, err := m.plan(n)
+	if err != nil {
+		if n == 1 {
+			return fmt.Errorf("onnxmodel: %w", err)
+		}
+		// The graph pins the batch size (e.g. a Reshape to [1, 1000]).
+		p, err = m.plan(1)
+		if err != nil {
+			return fmt.Errorf("onnxmodel: %w", err)
+		}
+		for i := range n {
+			if err := m.extract(ctx, p, batch[i*per:(i+1)*per], 1, dst.Embedding[i*m.embDim:(i+1)*m.embDim], dst.Probs[i*m.classes:(i+1)*m.classes]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return m.extract(ctx, p, batch, n, dst.Embedding, dst.Probs)
+}
+
+func (m *Model) extract(ctx context.Context, p *plan, batch []float32, n int, emb, probs []float32) error {
+	rs := p.get()
+	defer p.put(rs)
+	rs.vals[p.inputs[0]].f = batch
+	if err := p.run(ctx, rs); err != nil {
+		return err
+	}
+	e := rs.vals[p.ids[m.emb]].f
+	if m.embSpatial {
+		hw := len(e) / (n * m.embDim)
+		for i := range emb {
+			s := float32(0)
+			for _, v := range e[i*hw : (i+1)*hw] {
+				s += v
+			}
+			emb[i] = s / float32(hw)
+		}
+	} else {
+		copy(emb, e)
+	}
+	copy(probs, rs.vals[p.ids[m.probs]].f)
+	if m.needSoftmax {
+		for i := range n {
+			softmaxRow(probs[i*m.classes : (i+1)*m.classes])
+		}
+	}
+	return nil
+}
+
+// softmaxRow replaces s by its softmax, computed stably.
+func softmaxRow(s []float32) {
+	mx := float32(math.Inf(-1))
+	for _, v := range s {
+		mx = max(mx, v)
+	}
+	sum := 0.0
+	for i, v := range s {
+		e := math.Exp(float64(v - mx))
+		s[i] = float32(e)
+		sum += e
+	}
+	for i := range s {
+		s[i] = float32(float64(s[i]) / sum)
+	}
+}
+
+// grow returns s resliced to n, or a new slice when s is too small.
+func grow(s []float32, n int) []float32 {
+	if cap(s) >= n {
+		return s[:n]
+	}
+	return make([]float32, n)
+}
+
+var _ = errors.Is
