@@ -128,8 +128,8 @@ func sameShape(a, b []int) bool {
 }
 
 // buildBinary returns the builder of a broadcasting binary operator. Both
-// inputs must have the same dtype (float32 or int64), except Pow, whose
-// exponent may be int64 for a float32 base.
+// inputs must have the same dtype (float32 or int64), except for Pow, whose
+// exponent may differ from the base; the output has the base's dtype.
 func buildBinary(op binOp) builder {
 	return func(p *planCtx, n *node, ins []info) ([]info, kernel, error) {
 		if err := wantInputs(ins, 2, 2); err != nil {
@@ -139,7 +139,10 @@ func buildBinary(op binOp) builder {
 		if err := wantDType(a, "input A", Float32, Int64); err != nil {
 			return nil, nil, err
 		}
-		powMixed := op == opPow && a.dtype == Float32 && b.dtype == Int64
+		if err := wantDType(b, "input B", Float32, Int64); err != nil {
+			return nil, nil, err
+		}
+		powMixed := op == opPow && a.dtype != b.dtype
 		if a.dtype != b.dtype && !powMixed {
 			return nil, nil, fmt.Errorf("input dtypes %v and %v differ", a.dtype, b.dtype)
 		}
@@ -396,7 +399,9 @@ func ipow(a, e int64) int64 {
 	return r
 }
 
-// powMixedKernel serves Pow with a float32 base and an int64 exponent.
+// powMixedKernel serves Pow whose base and exponent differ in dtype. It
+// computes in float64 and stores in the base's dtype, truncating toward
+// zero for an int64 base as the ONNX reference (numpy) does.
 func powMixedKernel(as, bs, out []int) kernel {
 	sa, sb := bcastStrides(as, out), bcastStrides(bs, out)
 	dims := cloneShape(out)
@@ -405,18 +410,34 @@ func powMixedKernel(as, bs, out []int) kernel {
 		if n == 0 {
 			return
 		}
-		powMixed(outs[0].f, ins[0].f, ins[1].i, dims, sa, sb, 0, 0)
+		powMixed(outs[0], ins[0], ins[1], dims, sa, sb, 0, 0, 0)
 	}
 }
 
-func powMixed(dst, a []float32, b []int64, dims, sa, sb []int, oa, ob int) {
+func powMixed(dst, a, b *value, dims, sa, sb []int, od, oa, ob int) {
 	if len(dims) == 0 {
-		dst[0] = float32(math.Pow(float64(a[oa]), float64(b[ob])))
+		var x, y float64
+		if a.dtype == Float32 {
+			x = float64(a.f[oa])
+		} else {
+			x = float64(a.i[oa])
+		}
+		if b.dtype == Float32 {
+			y = float64(b.f[ob])
+		} else {
+			y = float64(b.i[ob])
+		}
+		z := math.Pow(x, y)
+		if dst.dtype == Float32 {
+			dst.f[od] = float32(z)
+		} else {
+			dst.i[od] = truncInt(z)
+		}
 		return
 	}
 	inner := shapeSize(dims[1:])
 	for k := 0; k < dims[0]; k++ {
-		powMixed(dst[k*inner:(k+1)*inner], a, b, dims[1:], sa[1:], sb[1:], oa, ob)
+		powMixed(dst, a, b, dims[1:], sa[1:], sb[1:], od+k*inner, oa, ob)
 		oa += sa[0]
 		ob += sb[0]
 	}

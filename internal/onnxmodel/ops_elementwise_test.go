@@ -156,6 +156,7 @@ func TestPow(t *testing.T) {
 		{"float int", fv([]int{3}, 1, 2, 3), iv([]int{3}, 4, 5, 6), fv([]int{3}, 1, 32, 729)},
 		{"float int broadcast", fv([]int{2, 2}, 1, 2, 3, 4), iv([]int{2}, 2, 3), fv([]int{2, 2}, 1, 8, 9, 64)},
 		{"int", iv([]int{4}, 1, 2, -3, 2), iv([]int{4}, 4, 5, 3, -1), iv([]int{4}, 1, 32, -27, 0)},
+		{"int float", iv([]int{3}, 2, 9, -8), fv([]int{3}, 3, 0.5, 1.0/3), iv([]int{3}, 8, 3, 0)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

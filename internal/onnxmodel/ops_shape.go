@@ -45,12 +45,18 @@ func buildIdentity(p *planCtx, n *node, ins []info) ([]info, kernel, error) {
 
 // buildDropout compiles Dropout for inference, where it is the identity.
 // The optional mask output is all true, which tlserve holds as int64 ones.
-// A constant true training_mode is rejected with ErrUnsupported.
+// A training_mode input that is true, or not a constant, returns
+// ErrUnsupported; the ratio input is ignored.
 func buildDropout(p *planCtx, n *node, ins []info) ([]info, kernel, error) {
 	if err := wantInputs(ins, 1, 3); err != nil {
 		return nil, nil, err
 	}
-	if tm, ok := input(ins, 2); ok && tm.c != nil {
+	if tm, ok := input(ins, 2); ok {
+		// A training_mode computed at run time might be true, and then the
+		// output would have to be random: reject it rather than guess.
+		if tm.c == nil {
+			return nil, nil, notSupportedf("dropout with a training_mode computed at run time")
+		}
 		for _, v := range tm.c.i {
 			if v != 0 {
 				return nil, nil, notSupportedf("dropout with training_mode true")
@@ -900,7 +906,7 @@ func buildCast(p *planCtx, n *node, ins []info) ([]info, kernel, error) {
 				return
 			default:
 				for k, v := range ins[0].f {
-					dst[k] = truncInt(v)
+					dst[k] = truncInt(float64(v))
 				}
 			}
 			if isBool {
@@ -917,7 +923,7 @@ func buildCast(p *planCtx, n *node, ins []info) ([]info, kernel, error) {
 
 // truncInt converts v toward zero, saturating out-of-range values and
 // mapping NaN to 0 so the result does not depend on the platform.
-func truncInt(v float32) int64 {
+func truncInt(v float64) int64 {
 	switch {
 	case v != v:
 		return 0

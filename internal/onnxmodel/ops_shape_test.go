@@ -325,6 +325,10 @@ func TestDropoutMaskAndTraining(t *testing.T) {
 	if !errors.Is(err, ErrUnsupported) {
 		t.Fatalf("training_mode true: err = %v, want ErrUnsupported", err)
 	}
+	_, err = runOp(t, opRun{op: "Dropout", ins: []*value{x, fv(nil, 0.5), iv(nil, 0)}, dynamic: []int{2}})
+	if !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("run-time training_mode: err = %v, want ErrUnsupported", err)
+	}
 }
 
 func TestTranspose(t *testing.T) {
