@@ -129,9 +129,6 @@ func buildGraph(pm *onnxpb.Model) (*graph, error) {
 		}
 		g.outputs = append(g.outputs, ioDecl{name: vi.Name, dtype: elemDType(vi.ElemType)})
 	}
-	if len(g.inputs) == 0 {
-		return nil, invalidf("graph has no non-constant input")
-	}
 	return g, nil
 }
 
@@ -167,7 +164,7 @@ func inputDecl(vi *onnxpb.ValueInfo) (ioDecl, error) {
 				return d, notSupportedf("graph input %q: dimension %d is dynamic (only the batch dimension 0 may be)", d.name, k)
 			}
 			d.shape[k] = -1
-		case dim.Value == 0 || dim.Value > 1<<30:
+		case dim.Value > 1<<30:
 			return d, invalidf("graph input %q: dimension %d has size %d", d.name, k, dim.Value)
 		default:
 			d.shape[k] = int(dim.Value)

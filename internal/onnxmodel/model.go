@@ -121,6 +121,9 @@ func Parse(b []byte, o Options) (*Model, error) {
 
 // loadBatch is the batch size checked at load: the declared one, or 1.
 func (m *Model) loadBatch() int {
+	if len(m.g.inputs) == 0 {
+		return 1
+	}
 	if s := m.g.inputs[0].shape; len(s) > 0 && s[0] > 0 {
 		return s[0]
 	}
@@ -158,7 +161,7 @@ func (m *Model) prepare(o Options) error {
 	for _, in := range g.inputs {
 		m.inputs = append(m.inputs, IOInfo{Name: in.name, Shape: append([]int(nil), in.shape...), DType: in.dtype})
 	}
-	dynamic := len(g.inputs[0].shape) > 0 && g.inputs[0].shape[0] < 0
+	dynamic := len(g.inputs) > 0 && len(g.inputs[0].shape) > 0 && g.inputs[0].shape[0] < 0
 	for _, out := range g.outputs {
 		in := shapes[out.name]
 		s := append([]int(nil), in.shape...)
@@ -167,25 +170,28 @@ func (m *Model) prepare(o Options) error {
 		}
 		m.outputs = append(m.outputs, IOInfo{Name: out.name, Shape: s, DType: in.dtype})
 	}
-	if s := g.inputs[0].shape; len(s) == 4 {
-		m.image = append([]int(nil), s[1:]...)
+	if len(g.inputs) > 0 && len(g.inputs[0].shape) == 4 && g.inputs[0].dtype == Float32 {
+		m.image = append([]int(nil), g.inputs[0].shape[1:]...)
 	}
+	// Graphs that are not image classifiers (the ONNX node tests) still
+	// load and Run; only Extract needs features.
 	emb, probs := shapes[m.emb], shapes[m.probs]
-	if emb.dtype != Float32 || probs.dtype != Float32 {
-		return invalidf("embedding %q and scores %q must be float tensors", m.emb, m.probs)
-	}
 	b := m.loadBatch()
-	if len(emb.shape) == 4 && emb.shape[0] == b {
+	switch {
+	case m.image == nil || emb.dtype != Float32 || probs.dtype != Float32 ||
+		len(emb.shape) == 0 || emb.shape[0] != b || len(probs.shape) == 0 || probs.shape[0] != b:
+		if o.Embedding != "" {
+			return invalidf("embedding %q has shape %v, want [%d, ...] floats from an image input", m.emb, emb.shape, b)
+		}
+		m.emb, m.probs = "", ""
+	case len(emb.shape) == 4:
 		m.embSpatial, m.embDim = true, emb.shape[1]
-	} else if len(emb.shape) > 0 && emb.shape[0] == b {
+	default:
 		m.embDim = shapeSize(emb.shape) / b
-	} else {
-		return invalidf("embedding %q has shape %v, want a batch dimension of %d", m.emb, emb.shape, b)
 	}
-	if len(probs.shape) == 0 || probs.shape[0] != b {
-		return invalidf("scores %q have shape %v, want a batch dimension of %d", m.probs, probs.shape, b)
+	if m.probs != "" {
+		m.classes = shapeSize(probs.shape) / b
 	}
-	m.classes = shapeSize(probs.shape) / b
 	return nil
 }
 
@@ -307,13 +313,15 @@ func cloneIO(s []IOInfo) []IOInfo {
 	return out
 }
 
-// EmbeddingDim returns the length of one image's embedding.
+// EmbeddingDim returns the length of one image's embedding, or 0 when the
+// model is not an image classifier (Extract then fails).
 func (m *Model) EmbeddingDim() int { return m.embDim }
 
-// NumClasses returns the number of class probabilities per image.
+// NumClasses returns the number of class probabilities per image, or 0.
 func (m *Model) NumClasses() int { return m.classes }
 
-// EmbeddingName returns the name of the tensor the embedding comes from.
+// EmbeddingName returns the name of the tensor the embedding comes from,
+// or "".
 func (m *Model) EmbeddingName() string { return m.emb }
 
 // InputShape returns [C, H, W] of the image input, or nil when the first
@@ -344,12 +352,12 @@ func (m *Model) Run(ctx context.Context, inputs map[string]*Tensor) (map[string]
 	if m.closed.Load() {
 		return nil, ErrClosed
 	}
-	first := inputs[m.g.inputs[0].name]
-	if first == nil {
-		return nil, badInputf("missing input %q", m.g.inputs[0].name)
-	}
 	batch := 1
-	if len(m.g.inputs[0].shape) > 0 {
+	if len(m.g.inputs) > 0 && len(m.g.inputs[0].shape) > 0 {
+		first := inputs[m.g.inputs[0].name]
+		if first == nil {
+			return nil, badInputf("missing input %q", m.g.inputs[0].name)
+		}
 		if len(first.Shape) == 0 {
 			return nil, badInputf("input %q has no shape", m.g.inputs[0].name)
 		}
@@ -415,8 +423,8 @@ func (m *Model) Extract(ctx context.Context, dst *Features, batch []float32, n i
 	if m.closed.Load() {
 		return ErrClosed
 	}
-	if len(m.image) != 3 || m.g.inputs[0].dtype != Float32 {
-		return fmt.Errorf("onnxmodel: %w: the first input is not an image batch", ErrBadInput)
+	if m.probs == "" {
+		return fmt.Errorf("onnxmodel: %w: the model has no image input with a batch dimension and a classifier output", ErrUnsupported)
 	}
 	per := m.image[0] * m.image[1] * m.image[2]
 	if n <= 0 || len(batch) != n*per {

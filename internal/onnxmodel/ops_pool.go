@@ -32,8 +32,11 @@ type poolPlan struct {
 
 func buildPool(kind poolKind) builder {
 	return func(p *planCtx, n *node, ins []info) ([]info, kernel, error) {
-		if len(ins) != 1 || ins[0].dtype != Float32 {
-			return nil, nil, fmt.Errorf("want one float input")
+		if len(ins) != 1 {
+			return nil, nil, fmt.Errorf("want one input, got %d", len(ins))
+		}
+		if ins[0].dtype != Float32 {
+			return nil, nil, fmt.Errorf("%w: pooling of %v", ErrUnsupported, ins[0].dtype)
 		}
 		if len(n.outputs) > 1 && n.outputs[1] != "" {
 			return nil, nil, fmt.Errorf("%w: MaxPool Indices output", ErrUnsupported)
