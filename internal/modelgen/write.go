@@ -1,47 +1,28 @@
 package modelgen
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/tlserve/tlserve/internal/manifest"
 )
 
-// Manifest is the preprocessing description tlserve reads beside a model
-// (models/<name>.json). Generated models expect torchvision's
-// preprocessing: RGB scaled to [0,1], ImageNet mean and std, NCHW.
-type Manifest struct {
-	Name         string    `json:"name"`
-	InputSize    int       `json:"input_size"`
-	Resize       int       `json:"resize"`
-	ChannelOrder string    `json:"channel_order"`
-	Scale        float64   `json:"scale"`
-	Mean         []float64 `json:"mean"`
-	Std          []float64 `json:"std"`
-	Layout       string    `json:"layout"`
-	Labels       string    `json:"labels"`
-	Embedding    string    `json:"embedding"`
-}
-
-// ManifestFor returns the manifest of the model o describes, named name.
-// It returns the errors of Build for bad options.
-func ManifestFor(name string, o Options) (Manifest, error) {
+// ManifestFor returns the manifest of the model o describes, named name:
+// torchvision's preprocessing (manifest.Default) at o's input size, resizing
+// the short side to 256/224 of it first. It returns the errors of Build for
+// bad options.
+func ManifestFor(name string, o Options) (manifest.Manifest, error) {
 	o, _, err := o.withDefaults()
 	if err != nil {
-		return Manifest{}, err
+		return manifest.Manifest{}, err
 	}
-	return Manifest{
-		Name:         name,
-		InputSize:    o.InputSize,
-		Resize:       int(math.Round(float64(o.InputSize) * 256 / 224)),
-		ChannelOrder: "RGB",
-		Scale:        1.0 / 255,
-		Mean:         []float64{0.485, 0.456, 0.406},
-		Std:          []float64{0.229, 0.224, 0.225},
-		Layout:       "NCHW",
-	}, nil
+	m := manifest.Default(name)
+	m.InputSize = o.InputSize
+	m.Resize = int(math.Round(float64(o.InputSize) * 256 / 224))
+	return m, nil
 }
 
 // WriteFiles generates the model o describes into path and its manifest
@@ -58,14 +39,13 @@ func WriteFiles(path string, o Options) error {
 	if err != nil {
 		return err
 	}
-	js, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return fmt.Errorf("modelgen: encode manifest: %w", err)
-	}
 	if err := writeAtomic(path, b); err != nil {
 		return err
 	}
-	return writeAtomic(strings.TrimSuffix(path, ".onnx")+".json", append(js, '\n'))
+	if err := manifest.Write(manifest.Path(path), m); err != nil {
+		return fmt.Errorf("modelgen: %w", err)
+	}
+	return nil
 }
 
 // writeAtomic writes data to a temporary file beside path and renames it.
