@@ -51,24 +51,31 @@ func BenchmarkMulPacked(b *testing.B) {
 	})
 }
 
-// BenchmarkTile measures one full micro-kernel tile with its operands in
-// L1, the upper bound for MulPacked.
+// BenchmarkTile measures one micro-kernel tile (full width or a single
+// column, with or without accumulation into C) with its operands in L1: the
+// upper bound for MulPacked.
 func BenchmarkTile(b *testing.B) {
 	benchKernels(b, func(b *testing.B) {
 		const k = 256
 		mr, nr := impl.mr, impl.nr
-		rng := rand.New(rand.NewPCG(2, 2))
-		a := randSlice(rng, mr*k)
-		bm := randSlice(rng, nr*k)
-		c := make([]float32, mr*nr)
-		t := tileArgs{a: &a[0], b: &bm[0], c: &c[0], k: k, ldb: nr * 4, ldc: nr * 4,
-			rows: mr, cols: nr, masks: colMasks(nr)}
-		b.ReportAllocs()
-		for range b.N {
-			tile(impl.id, &t)
+		for _, cols := range []int{nr, 1} {
+			for _, flags := range []int{0, flagAccum} {
+				b.Run(fmt.Sprintf("cols=%d/flags=%d", cols, flags), func(b *testing.B) {
+					rng := rand.New(rand.NewPCG(2, 2))
+					a := randSlice(rng, mr*k)
+					bm := randSlice(rng, nr*k)
+					c := make([]float32, mr*nr)
+					t := tileArgs{a: &a[0], b: &bm[0], c: &c[0], k: k, ldb: nr * 4, ldc: nr * 4,
+						rows: mr, cols: cols, flags: flags, masks: colMasks(cols)}
+					b.ReportAllocs()
+					for range b.N {
+						tile(impl.id, &t)
+					}
+					flops := 2 * float64(mr*nr*k) * float64(b.N)
+					b.ReportMetric(flops/float64(b.Elapsed().Nanoseconds()), "GFLOP/s")
+				})
+			}
 		}
-		flops := 2 * float64(mr*nr*k) * float64(b.N)
-		b.ReportMetric(flops/float64(b.Elapsed().Nanoseconds()), "GFLOP/s")
 	})
 }
 

@@ -3285,210 +3285,486 @@ tileAVX2_store:
 	MOVQ 72(SI), R13
 	MOVQ 88(SI), CX
 	VXORPS Y12, Y12, Y12
+	CMPQ 80(SI), $16
+	JNE tileAVX2_masked
 	VBROADCASTSS 104(SI), Y13
 	VBROADCASTSS 108(SI), Y14
 	TESTQ $1, CX
-	JZ tileAVX2_r0_nacc
+	JZ tileAVX2_full_r0_nacc
 	VADDPS 0(R8), Y0, Y0
 	VADDPS 32(R8), Y1, Y1
-tileAVX2_r0_nacc:
+tileAVX2_full_r0_nacc:
 	TESTQ $2, CX
-	JZ tileAVX2_r0_nbias
+	JZ tileAVX2_full_r0_nbias
 	VBROADCASTSS 0(R10), Y15
 	VADDPS Y15, Y0, Y0
 	VADDPS Y15, Y1, Y1
-tileAVX2_r0_nbias:
+tileAVX2_full_r0_nbias:
 	TESTQ $4, CX
-	JZ tileAVX2_r0_nadd
+	JZ tileAVX2_full_r0_nadd
 	VADDPS 0(R11), Y0, Y0
 	VADDPS 32(R11), Y1, Y1
 	ADDQ R12, R11
-tileAVX2_r0_nadd:
+tileAVX2_full_r0_nadd:
 	TESTQ $8, CX
-	JZ tileAVX2_r0_nrelu
+	JZ tileAVX2_full_r0_nrelu
 	VMAXPS Y12, Y0, Y0
 	VMAXPS Y12, Y1, Y1
-tileAVX2_r0_nrelu:
+tileAVX2_full_r0_nrelu:
 	TESTQ $16, CX
-	JZ tileAVX2_r0_nclip
+	JZ tileAVX2_full_r0_nclip
 	VMAXPS Y13, Y0, Y0
-	VMINPS Y14, Y0, Y0
 	VMAXPS Y13, Y1, Y1
+	VMINPS Y14, Y0, Y0
 	VMINPS Y14, Y1, Y1
-tileAVX2_r0_nclip:
+tileAVX2_full_r0_nclip:
 	VMOVUPS Y0, 0(R8)
 	VMOVUPS Y1, 32(R8)
 	ADDQ R9, R8
 	CMPQ R13, $1
 	JLE tileAVX2_done
 	TESTQ $1, CX
-	JZ tileAVX2_r1_nacc
+	JZ tileAVX2_full_r1_nacc
 	VADDPS 0(R8), Y2, Y2
 	VADDPS 32(R8), Y3, Y3
-tileAVX2_r1_nacc:
+tileAVX2_full_r1_nacc:
 	TESTQ $2, CX
-	JZ tileAVX2_r1_nbias
+	JZ tileAVX2_full_r1_nbias
 	VBROADCASTSS 4(R10), Y15
 	VADDPS Y15, Y2, Y2
 	VADDPS Y15, Y3, Y3
-tileAVX2_r1_nbias:
+tileAVX2_full_r1_nbias:
 	TESTQ $4, CX
-	JZ tileAVX2_r1_nadd
+	JZ tileAVX2_full_r1_nadd
 	VADDPS 0(R11), Y2, Y2
 	VADDPS 32(R11), Y3, Y3
 	ADDQ R12, R11
-tileAVX2_r1_nadd:
+tileAVX2_full_r1_nadd:
 	TESTQ $8, CX
-	JZ tileAVX2_r1_nrelu
+	JZ tileAVX2_full_r1_nrelu
 	VMAXPS Y12, Y2, Y2
 	VMAXPS Y12, Y3, Y3
-tileAVX2_r1_nrelu:
+tileAVX2_full_r1_nrelu:
 	TESTQ $16, CX
-	JZ tileAVX2_r1_nclip
+	JZ tileAVX2_full_r1_nclip
 	VMAXPS Y13, Y2, Y2
-	VMINPS Y14, Y2, Y2
 	VMAXPS Y13, Y3, Y3
+	VMINPS Y14, Y2, Y2
 	VMINPS Y14, Y3, Y3
-tileAVX2_r1_nclip:
+tileAVX2_full_r1_nclip:
 	VMOVUPS Y2, 0(R8)
 	VMOVUPS Y3, 32(R8)
 	ADDQ R9, R8
 	CMPQ R13, $2
 	JLE tileAVX2_done
 	TESTQ $1, CX
-	JZ tileAVX2_r2_nacc
+	JZ tileAVX2_full_r2_nacc
 	VADDPS 0(R8), Y4, Y4
 	VADDPS 32(R8), Y5, Y5
-tileAVX2_r2_nacc:
+tileAVX2_full_r2_nacc:
 	TESTQ $2, CX
-	JZ tileAVX2_r2_nbias
+	JZ tileAVX2_full_r2_nbias
 	VBROADCASTSS 8(R10), Y15
 	VADDPS Y15, Y4, Y4
 	VADDPS Y15, Y5, Y5
-tileAVX2_r2_nbias:
+tileAVX2_full_r2_nbias:
 	TESTQ $4, CX
-	JZ tileAVX2_r2_nadd
+	JZ tileAVX2_full_r2_nadd
 	VADDPS 0(R11), Y4, Y4
 	VADDPS 32(R11), Y5, Y5
 	ADDQ R12, R11
-tileAVX2_r2_nadd:
+tileAVX2_full_r2_nadd:
 	TESTQ $8, CX
-	JZ tileAVX2_r2_nrelu
+	JZ tileAVX2_full_r2_nrelu
 	VMAXPS Y12, Y4, Y4
 	VMAXPS Y12, Y5, Y5
-tileAVX2_r2_nrelu:
+tileAVX2_full_r2_nrelu:
 	TESTQ $16, CX
-	JZ tileAVX2_r2_nclip
+	JZ tileAVX2_full_r2_nclip
 	VMAXPS Y13, Y4, Y4
-	VMINPS Y14, Y4, Y4
 	VMAXPS Y13, Y5, Y5
+	VMINPS Y14, Y4, Y4
 	VMINPS Y14, Y5, Y5
-tileAVX2_r2_nclip:
+tileAVX2_full_r2_nclip:
 	VMOVUPS Y4, 0(R8)
 	VMOVUPS Y5, 32(R8)
 	ADDQ R9, R8
 	CMPQ R13, $3
 	JLE tileAVX2_done
 	TESTQ $1, CX
-	JZ tileAVX2_r3_nacc
+	JZ tileAVX2_full_r3_nacc
 	VADDPS 0(R8), Y6, Y6
 	VADDPS 32(R8), Y7, Y7
-tileAVX2_r3_nacc:
+tileAVX2_full_r3_nacc:
 	TESTQ $2, CX
-	JZ tileAVX2_r3_nbias
+	JZ tileAVX2_full_r3_nbias
 	VBROADCASTSS 12(R10), Y15
 	VADDPS Y15, Y6, Y6
 	VADDPS Y15, Y7, Y7
-tileAVX2_r3_nbias:
+tileAVX2_full_r3_nbias:
 	TESTQ $4, CX
-	JZ tileAVX2_r3_nadd
+	JZ tileAVX2_full_r3_nadd
 	VADDPS 0(R11), Y6, Y6
 	VADDPS 32(R11), Y7, Y7
 	ADDQ R12, R11
-tileAVX2_r3_nadd:
+tileAVX2_full_r3_nadd:
 	TESTQ $8, CX
-	JZ tileAVX2_r3_nrelu
+	JZ tileAVX2_full_r3_nrelu
 	VMAXPS Y12, Y6, Y6
 	VMAXPS Y12, Y7, Y7
-tileAVX2_r3_nrelu:
+tileAVX2_full_r3_nrelu:
 	TESTQ $16, CX
-	JZ tileAVX2_r3_nclip
+	JZ tileAVX2_full_r3_nclip
 	VMAXPS Y13, Y6, Y6
-	VMINPS Y14, Y6, Y6
 	VMAXPS Y13, Y7, Y7
+	VMINPS Y14, Y6, Y6
 	VMINPS Y14, Y7, Y7
-tileAVX2_r3_nclip:
+tileAVX2_full_r3_nclip:
 	VMOVUPS Y6, 0(R8)
 	VMOVUPS Y7, 32(R8)
 	ADDQ R9, R8
 	CMPQ R13, $4
 	JLE tileAVX2_done
 	TESTQ $1, CX
-	JZ tileAVX2_r4_nacc
+	JZ tileAVX2_full_r4_nacc
 	VADDPS 0(R8), Y8, Y8
 	VADDPS 32(R8), Y9, Y9
-tileAVX2_r4_nacc:
+tileAVX2_full_r4_nacc:
 	TESTQ $2, CX
-	JZ tileAVX2_r4_nbias
+	JZ tileAVX2_full_r4_nbias
 	VBROADCASTSS 16(R10), Y15
 	VADDPS Y15, Y8, Y8
 	VADDPS Y15, Y9, Y9
-tileAVX2_r4_nbias:
+tileAVX2_full_r4_nbias:
 	TESTQ $4, CX
-	JZ tileAVX2_r4_nadd
+	JZ tileAVX2_full_r4_nadd
 	VADDPS 0(R11), Y8, Y8
 	VADDPS 32(R11), Y9, Y9
 	ADDQ R12, R11
-tileAVX2_r4_nadd:
+tileAVX2_full_r4_nadd:
 	TESTQ $8, CX
-	JZ tileAVX2_r4_nrelu
+	JZ tileAVX2_full_r4_nrelu
 	VMAXPS Y12, Y8, Y8
 	VMAXPS Y12, Y9, Y9
-tileAVX2_r4_nrelu:
+tileAVX2_full_r4_nrelu:
 	TESTQ $16, CX
-	JZ tileAVX2_r4_nclip
+	JZ tileAVX2_full_r4_nclip
 	VMAXPS Y13, Y8, Y8
-	VMINPS Y14, Y8, Y8
 	VMAXPS Y13, Y9, Y9
+	VMINPS Y14, Y8, Y8
 	VMINPS Y14, Y9, Y9
-tileAVX2_r4_nclip:
+tileAVX2_full_r4_nclip:
 	VMOVUPS Y8, 0(R8)
 	VMOVUPS Y9, 32(R8)
 	ADDQ R9, R8
 	CMPQ R13, $5
 	JLE tileAVX2_done
 	TESTQ $1, CX
-	JZ tileAVX2_r5_nacc
+	JZ tileAVX2_full_r5_nacc
 	VADDPS 0(R8), Y10, Y10
 	VADDPS 32(R8), Y11, Y11
-tileAVX2_r5_nacc:
+tileAVX2_full_r5_nacc:
 	TESTQ $2, CX
-	JZ tileAVX2_r5_nbias
+	JZ tileAVX2_full_r5_nbias
 	VBROADCASTSS 20(R10), Y15
 	VADDPS Y15, Y10, Y10
 	VADDPS Y15, Y11, Y11
-tileAVX2_r5_nbias:
+tileAVX2_full_r5_nbias:
 	TESTQ $4, CX
-	JZ tileAVX2_r5_nadd
+	JZ tileAVX2_full_r5_nadd
 	VADDPS 0(R11), Y10, Y10
 	VADDPS 32(R11), Y11, Y11
 	ADDQ R12, R11
-tileAVX2_r5_nadd:
+tileAVX2_full_r5_nadd:
 	TESTQ $8, CX
-	JZ tileAVX2_r5_nrelu
+	JZ tileAVX2_full_r5_nrelu
 	VMAXPS Y12, Y10, Y10
 	VMAXPS Y12, Y11, Y11
-tileAVX2_r5_nrelu:
+tileAVX2_full_r5_nrelu:
 	TESTQ $16, CX
-	JZ tileAVX2_r5_nclip
+	JZ tileAVX2_full_r5_nclip
 	VMAXPS Y13, Y10, Y10
-	VMINPS Y14, Y10, Y10
 	VMAXPS Y13, Y11, Y11
+	VMINPS Y14, Y10, Y10
 	VMINPS Y14, Y11, Y11
-tileAVX2_r5_nclip:
+tileAVX2_full_r5_nclip:
 	VMOVUPS Y10, 0(R8)
 	VMOVUPS Y11, 32(R8)
 	ADDQ R9, R8
+	JMP tileAVX2_done
+tileAVX2_masked:
+	MOVQ 80(SI), AX
+	MOVQ $8, BX
+	CMPQ AX, BX
+	CMOVQGT BX, AX
+	NEGQ AX
+	LEAQ maskTable<>+32(SB), DX
+	VMOVDQU (DX)(AX*4), Y13
+	MOVQ 80(SI), AX
+	SUBQ $8, AX
+	MOVQ $0, BX
+	CMPQ AX, BX
+	CMOVQLT BX, AX
+	NEGQ AX
+	VMOVDQU (DX)(AX*4), Y14
+	TESTQ $1, CX
+	JZ tileAVX2_masked_r0_nacc
+	VMASKMOVPS 0(R8), Y13, Y15
+	VADDPS Y15, Y0, Y0
+	VMASKMOVPS 32(R8), Y14, Y15
+	VADDPS Y15, Y1, Y1
+tileAVX2_masked_r0_nacc:
+	TESTQ $2, CX
+	JZ tileAVX2_masked_r0_nbias
+	VBROADCASTSS 0(R10), Y15
+	VADDPS Y15, Y0, Y0
+	VADDPS Y15, Y1, Y1
+tileAVX2_masked_r0_nbias:
+	TESTQ $4, CX
+	JZ tileAVX2_masked_r0_nadd
+	VMASKMOVPS 0(R11), Y13, Y15
+	VADDPS Y15, Y0, Y0
+	VMASKMOVPS 32(R11), Y14, Y15
+	VADDPS Y15, Y1, Y1
+	ADDQ R12, R11
+tileAVX2_masked_r0_nadd:
+	TESTQ $8, CX
+	JZ tileAVX2_masked_r0_nrelu
+	VMAXPS Y12, Y0, Y0
+	VMAXPS Y12, Y1, Y1
+tileAVX2_masked_r0_nrelu:
+	TESTQ $16, CX
+	JZ tileAVX2_masked_r0_nclip
+	VBROADCASTSS 104(SI), Y15
+	VMAXPS Y15, Y0, Y0
+	VMAXPS Y15, Y1, Y1
+	VBROADCASTSS 108(SI), Y15
+	VMINPS Y15, Y0, Y0
+	VMINPS Y15, Y1, Y1
+tileAVX2_masked_r0_nclip:
+	VMASKMOVPS Y0, Y13, 0(R8)
+	VMASKMOVPS Y1, Y14, 32(R8)
+	ADDQ R9, R8
+	CMPQ R13, $1
+	JLE tileAVX2_done
+	TESTQ $1, CX
+	JZ tileAVX2_masked_r1_nacc
+	VMASKMOVPS 0(R8), Y13, Y15
+	VADDPS Y15, Y2, Y2
+	VMASKMOVPS 32(R8), Y14, Y15
+	VADDPS Y15, Y3, Y3
+tileAVX2_masked_r1_nacc:
+	TESTQ $2, CX
+	JZ tileAVX2_masked_r1_nbias
+	VBROADCASTSS 4(R10), Y15
+	VADDPS Y15, Y2, Y2
+	VADDPS Y15, Y3, Y3
+tileAVX2_masked_r1_nbias:
+	TESTQ $4, CX
+	JZ tileAVX2_masked_r1_nadd
+	VMASKMOVPS 0(R11), Y13, Y15
+	VADDPS Y15, Y2, Y2
+	VMASKMOVPS 32(R11), Y14, Y15
+	VADDPS Y15, Y3, Y3
+	ADDQ R12, R11
+tileAVX2_masked_r1_nadd:
+	TESTQ $8, CX
+	JZ tileAVX2_masked_r1_nrelu
+	VMAXPS Y12, Y2, Y2
+	VMAXPS Y12, Y3, Y3
+tileAVX2_masked_r1_nrelu:
+	TESTQ $16, CX
+	JZ tileAVX2_masked_r1_nclip
+	VBROADCASTSS 104(SI), Y15
+	VMAXPS Y15, Y2, Y2
+	VMAXPS Y15, Y3, Y3
+	VBROADCASTSS 108(SI), Y15
+	VMINPS Y15, Y2, Y2
+	VMINPS Y15, Y3, Y3
+tileAVX2_masked_r1_nclip:
+	VMASKMOVPS Y2, Y13, 0(R8)
+	VMASKMOVPS Y3, Y14, 32(R8)
+	ADDQ R9, R8
+	CMPQ R13, $2
+	JLE tileAVX2_done
+	TESTQ $1, CX
+	JZ tileAVX2_masked_r2_nacc
+	VMASKMOVPS 0(R8), Y13, Y15
+	VADDPS Y15, Y4, Y4
+	VMASKMOVPS 32(R8), Y14, Y15
+	VADDPS Y15, Y5, Y5
+tileAVX2_masked_r2_nacc:
+	TESTQ $2, CX
+	JZ tileAVX2_masked_r2_nbias
+	VBROADCASTSS 8(R10), Y15
+	VADDPS Y15, Y4, Y4
+	VADDPS Y15, Y5, Y5
+tileAVX2_masked_r2_nbias:
+	TESTQ $4, CX
+	JZ tileAVX2_masked_r2_nadd
+	VMASKMOVPS 0(R11), Y13, Y15
+	VADDPS Y15, Y4, Y4
+	VMASKMOVPS 32(R11), Y14, Y15
+	VADDPS Y15, Y5, Y5
+	ADDQ R12, R11
+tileAVX2_masked_r2_nadd:
+	TESTQ $8, CX
+	JZ tileAVX2_masked_r2_nrelu
+	VMAXPS Y12, Y4, Y4
+	VMAXPS Y12, Y5, Y5
+tileAVX2_masked_r2_nrelu:
+	TESTQ $16, CX
+	JZ tileAVX2_masked_r2_nclip
+	VBROADCASTSS 104(SI), Y15
+	VMAXPS Y15, Y4, Y4
+	VMAXPS Y15, Y5, Y5
+	VBROADCASTSS 108(SI), Y15
+	VMINPS Y15, Y4, Y4
+	VMINPS Y15, Y5, Y5
+tileAVX2_masked_r2_nclip:
+	VMASKMOVPS Y4, Y13, 0(R8)
+	VMASKMOVPS Y5, Y14, 32(R8)
+	ADDQ R9, R8
+	CMPQ R13, $3
+	JLE tileAVX2_done
+	TESTQ $1, CX
+	JZ tileAVX2_masked_r3_nacc
+	VMASKMOVPS 0(R8), Y13, Y15
+	VADDPS Y15, Y6, Y6
+	VMASKMOVPS 32(R8), Y14, Y15
+	VADDPS Y15, Y7, Y7
+tileAVX2_masked_r3_nacc:
+	TESTQ $2, CX
+	JZ tileAVX2_masked_r3_nbias
+	VBROADCASTSS 12(R10), Y15
+	VADDPS Y15, Y6, Y6
+	VADDPS Y15, Y7, Y7
+tileAVX2_masked_r3_nbias:
+	TESTQ $4, CX
+	JZ tileAVX2_masked_r3_nadd
+	VMASKMOVPS 0(R11), Y13, Y15
+	VADDPS Y15, Y6, Y6
+	VMASKMOVPS 32(R11), Y14, Y15
+	VADDPS Y15, Y7, Y7
+	ADDQ R12, R11
+tileAVX2_masked_r3_nadd:
+	TESTQ $8, CX
+	JZ tileAVX2_masked_r3_nrelu
+	VMAXPS Y12, Y6, Y6
+	VMAXPS Y12, Y7, Y7
+tileAVX2_masked_r3_nrelu:
+	TESTQ $16, CX
+	JZ tileAVX2_masked_r3_nclip
+	VBROADCASTSS 104(SI), Y15
+	VMAXPS Y15, Y6, Y6
+	VMAXPS Y15, Y7, Y7
+	VBROADCASTSS 108(SI), Y15
+	VMINPS Y15, Y6, Y6
+	VMINPS Y15, Y7, Y7
+tileAVX2_masked_r3_nclip:
+	VMASKMOVPS Y6, Y13, 0(R8)
+	VMASKMOVPS Y7, Y14, 32(R8)
+	ADDQ R9, R8
+	CMPQ R13, $4
+	JLE tileAVX2_done
+	TESTQ $1, CX
+	JZ tileAVX2_masked_r4_nacc
+	VMASKMOVPS 0(R8), Y13, Y15
+	VADDPS Y15, Y8, Y8
+	VMASKMOVPS 32(R8), Y14, Y15
+	VADDPS Y15, Y9, Y9
+tileAVX2_masked_r4_nacc:
+	TESTQ $2, CX
+	JZ tileAVX2_masked_r4_nbias
+	VBROADCASTSS 16(R10), Y15
+	VADDPS Y15, Y8, Y8
+	VADDPS Y15, Y9, Y9
+tileAVX2_masked_r4_nbias:
+	TESTQ $4, CX
+	JZ tileAVX2_masked_r4_nadd
+	VMASKMOVPS 0(R11), Y13, Y15
+	VADDPS Y15, Y8, Y8
+	VMASKMOVPS 32(R11), Y14, Y15
+	VADDPS Y15, Y9, Y9
+	ADDQ R12, R11
+tileAVX2_masked_r4_nadd:
+	TESTQ $8, CX
+	JZ tileAVX2_masked_r4_nrelu
+	VMAXPS Y12, Y8, Y8
+	VMAXPS Y12, Y9, Y9
+tileAVX2_masked_r4_nrelu:
+	TESTQ $16, CX
+	JZ tileAVX2_masked_r4_nclip
+	VBROADCASTSS 104(SI), Y15
+	VMAXPS Y15, Y8, Y8
+	VMAXPS Y15, Y9, Y9
+	VBROADCASTSS 108(SI), Y15
+	VMINPS Y15, Y8, Y8
+	VMINPS Y15, Y9, Y9
+tileAVX2_masked_r4_nclip:
+	VMASKMOVPS Y8, Y13, 0(R8)
+	VMASKMOVPS Y9, Y14, 32(R8)
+	ADDQ R9, R8
+	CMPQ R13, $5
+	JLE tileAVX2_done
+	TESTQ $1, CX
+	JZ tileAVX2_masked_r5_nacc
+	VMASKMOVPS 0(R8), Y13, Y15
+	VADDPS Y15, Y10, Y10
+	VMASKMOVPS 32(R8), Y14, Y15
+	VADDPS Y15, Y11, Y11
+tileAVX2_masked_r5_nacc:
+	TESTQ $2, CX
+	JZ tileAVX2_masked_r5_nbias
+	VBROADCASTSS 20(R10), Y15
+	VADDPS Y15, Y10, Y10
+	VADDPS Y15, Y11, Y11
+tileAVX2_masked_r5_nbias:
+	TESTQ $4, CX
+	JZ tileAVX2_masked_r5_nadd
+	VMASKMOVPS 0(R11), Y13, Y15
+	VADDPS Y15, Y10, Y10
+	VMASKMOVPS 32(R11), Y14, Y15
+	VADDPS Y15, Y11, Y11
+	ADDQ R12, R11
+tileAVX2_masked_r5_nadd:
+	TESTQ $8, CX
+	JZ tileAVX2_masked_r5_nrelu
+	VMAXPS Y12, Y10, Y10
+	VMAXPS Y12, Y11, Y11
+tileAVX2_masked_r5_nrelu:
+	TESTQ $16, CX
+	JZ tileAVX2_masked_r5_nclip
+	VBROADCASTSS 104(SI), Y15
+	VMAXPS Y15, Y10, Y10
+	VMAXPS Y15, Y11, Y11
+	VBROADCASTSS 108(SI), Y15
+	VMINPS Y15, Y10, Y10
+	VMINPS Y15, Y11, Y11
+tileAVX2_masked_r5_nclip:
+	VMASKMOVPS Y10, Y13, 0(R8)
+	VMASKMOVPS Y11, Y14, 32(R8)
+	ADDQ R9, R8
+	JMP tileAVX2_done
 tileAVX2_done:
 	VZEROUPPER
 	RET
+
+// maskTable holds 8 all-ones lanes followed by 8 zero lanes.
+DATA maskTable<>+0(SB)/4, $0xffffffff
+DATA maskTable<>+4(SB)/4, $0xffffffff
+DATA maskTable<>+8(SB)/4, $0xffffffff
+DATA maskTable<>+12(SB)/4, $0xffffffff
+DATA maskTable<>+16(SB)/4, $0xffffffff
+DATA maskTable<>+20(SB)/4, $0xffffffff
+DATA maskTable<>+24(SB)/4, $0xffffffff
+DATA maskTable<>+28(SB)/4, $0xffffffff
+DATA maskTable<>+32(SB)/4, $0
+DATA maskTable<>+36(SB)/4, $0
+DATA maskTable<>+40(SB)/4, $0
+DATA maskTable<>+44(SB)/4, $0
+DATA maskTable<>+48(SB)/4, $0
+DATA maskTable<>+52(SB)/4, $0
+DATA maskTable<>+56(SB)/4, $0
+DATA maskTable<>+60(SB)/4, $0
+GLOBL maskTable<>(SB), RODATA|NOPTR, $64

@@ -9,7 +9,10 @@ import (
 	"time"
 )
 
-var tune = flag.String("tune", "", "compare blocking settings (kc, mc or nc) side by side and log GFLOP/s; not a pass/fail test")
+var (
+	tune       = flag.String("tune", "", "compare blocking settings (kc, mc or nc) side by side and log GFLOP/s; not a pass/fail test")
+	tuneKernel = flag.String("tunekernel", "", "kernel for -tune (default: the best one)")
+)
 
 // TestTuneBlocking times MulPacked on the ResNet50 sizes for several values
 // of one blocking parameter, interleaving the settings round by round so
@@ -31,8 +34,19 @@ func TestTuneBlocking(t *testing.T) {
 	if !ok {
 		t.Fatalf("unknown -tune=%q", *tune)
 	}
-	saved := *pr.p
-	defer func() { *pr.p = saved }()
+	saved, savedImpl := *pr.p, impl
+	defer func() { *pr.p, impl = saved, savedImpl }()
+	if *tuneKernel != "" {
+		found := false
+		for _, k := range kernels() {
+			if k.name == *tuneKernel {
+				impl, found = k, true
+			}
+		}
+		if !found {
+			t.Fatalf("kernel %q not available", *tuneKernel)
+		}
+	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "kernel %s, GFLOP/s (best of rounds)\n%-16s", impl.name, "m/n/k")
 	for _, v := range pr.vals {

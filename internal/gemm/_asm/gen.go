@@ -25,6 +25,7 @@ const (
 	offLdc   = 56
 	offLdadd = 64
 	offRows  = 72
+	offCols  = 80
 	offFlags = 88
 	offMasks = 96
 	offLo    = 104
@@ -43,7 +44,7 @@ const (
 var out strings.Builder
 
 func p(format string, args ...any) { fmt.Fprintf(&out, "\t"+format+"\n", args...) }
-func label(l string)                { fmt.Fprintf(&out, "%s:\n", l) }
+func label(l string)               { fmt.Fprintf(&out, "%s:\n", l) }
 
 const mr = 6
 
@@ -255,10 +256,52 @@ func avx2() {
 	p("MOVQ %d(SI), R13", offRows)
 	p("MOVQ %d(SI), CX", offFlags)
 	p("VXORPS Y12, Y12, Y12")
+	p("CMPQ %d(SI), $16", offCols)
+	p("JNE %s_masked", name)
 	p("VBROADCASTSS %d(SI), Y13", offLo)
 	p("VBROADCASTSS %d(SI), Y14", offHi)
+	avx2Store(name, "full", false)
+	label(name + "_masked")
+	// Column masks for a partial tile: Y13 and Y14 get min(cols,8) and
+	// max(cols-8,0) leading all-ones lanes from maskTable.
+	p("MOVQ %d(SI), AX", offCols)
+	p("MOVQ $8, BX")
+	p("CMPQ AX, BX")
+	p("CMOVQGT BX, AX")
+	p("NEGQ AX")
+	p("LEAQ maskTable<>+32(SB), DX")
+	p("VMOVDQU (DX)(AX*4), Y13")
+	p("MOVQ %d(SI), AX", offCols)
+	p("SUBQ $8, AX")
+	p("MOVQ $0, BX")
+	p("CMPQ AX, BX")
+	p("CMOVQLT BX, AX")
+	p("NEGQ AX")
+	p("VMOVDQU (DX)(AX*4), Y14")
+	avx2Store(name, "masked", true)
+	label(name + "_done")
+	p("VZEROUPPER")
+	p("RET")
+	out.WriteString("\n// maskTable holds 8 all-ones lanes followed by 8 zero lanes.\n")
+	for i := 0; i < 16; i++ {
+		v := "$0xffffffff"
+		if i >= 8 {
+			v = "$0"
+		}
+		fmt.Fprintf(&out, "DATA maskTable<>+%d(SB)/4, %s\n", i*4, v)
+	}
+	out.WriteString("GLOBL maskTable<>(SB), RODATA|NOPTR, $64\n")
+}
+
+// avx2Store emits the epilogue and store of tileAVX2 for the rows of the
+// tile. With masked, columns are limited by the lane masks in Y13 and Y14,
+// and the clip bounds are broadcast when used.
+func avx2Store(name, variant string, masked bool) {
+	const nv = 2
+	acc := func(r, v int) string { return fmt.Sprintf("Y%d", r*nv+v) }
+	mask := func(v int) string { return fmt.Sprintf("Y%d", 13+v) }
 	for r := 0; r < mr; r++ {
-		l := fmt.Sprintf("%s_r%d", name, r)
+		l := fmt.Sprintf("%s_%s_r%d", name, variant, r)
 		if r > 0 {
 			p("CMPQ R13, $%d", r)
 			p("JLE %s_done", name)
@@ -266,6 +309,11 @@ func avx2() {
 		p("TESTQ $%d, CX", flagAccum)
 		p("JZ %s_nacc", l)
 		for v := 0; v < nv; v++ {
+			if masked {
+				p("VMASKMOVPS %d(R8), %s, Y15", v*32, mask(v))
+				p("VADDPS Y15, %s, %s", acc(r, v), acc(r, v))
+				continue
+			}
 			p("VADDPS %d(R8), %s, %s", v*32, acc(r, v), acc(r, v))
 		}
 		label(l + "_nacc")
@@ -279,6 +327,11 @@ func avx2() {
 		p("TESTQ $%d, CX", flagAdd)
 		p("JZ %s_nadd", l)
 		for v := 0; v < nv; v++ {
+			if masked {
+				p("VMASKMOVPS %d(R11), %s, Y15", v*32, mask(v))
+				p("VADDPS Y15, %s, %s", acc(r, v), acc(r, v))
+				continue
+			}
 			p("VADDPS %d(R11), %s, %s", v*32, acc(r, v), acc(r, v))
 		}
 		p("ADDQ R12, R11")
@@ -291,17 +344,29 @@ func avx2() {
 		label(l + "_nrelu")
 		p("TESTQ $%d, CX", flagClip)
 		p("JZ %s_nclip", l)
+		lo, hi := "Y13", "Y14"
+		if masked {
+			lo, hi = "Y15", "Y15"
+			p("VBROADCASTSS %d(SI), Y15", offLo)
+		}
 		for v := 0; v < nv; v++ {
-			p("VMAXPS Y13, %s, %s", acc(r, v), acc(r, v))
-			p("VMINPS Y14, %s, %s", acc(r, v), acc(r, v))
+			p("VMAXPS %s, %s, %s", lo, acc(r, v), acc(r, v))
+		}
+		if masked {
+			p("VBROADCASTSS %d(SI), Y15", offHi)
+		}
+		for v := 0; v < nv; v++ {
+			p("VMINPS %s, %s, %s", hi, acc(r, v), acc(r, v))
 		}
 		label(l + "_nclip")
 		for v := 0; v < nv; v++ {
+			if masked {
+				p("VMASKMOVPS %s, %s, %d(R8)", acc(r, v), mask(v), v*32)
+				continue
+			}
 			p("VMOVUPS %s, %d(R8)", acc(r, v), v*32)
 		}
 		p("ADDQ R9, R8")
 	}
-	label(name + "_done")
-	p("VZEROUPPER")
-	p("RET")
+	p("JMP %s_done", name)
 }
