@@ -117,4 +117,3 @@ func (r *reporter) Dataset(d DatasetSummary) {
 	r.m.mu.Unlock()
 	r.m.persist(r.e, snap)
 }
-

@@ -242,8 +242,11 @@ func TestCrashBeforeRenameKeepsOldState(t *testing.T) {
 		check func(*testing.T, *Store)
 	}{
 		{
-			name:  "new version",
-			write: func(s *Store) error { _, err := s.SaveVersion("pets", trainHead(t, "a", "b", "c"), VersionInfo{}); return err },
+			name: "new version",
+			write: func(s *Store) error {
+				_, err := s.SaveVersion("pets", trainHead(t, "a", "b", "c"), VersionInfo{})
+				return err
+			},
 			check: func(t *testing.T, s *Store) {
 				mi, _ := s.Model("pets")
 				if len(mi.Versions) != 1 {
