@@ -24,11 +24,10 @@ func tileGeneric(p *tileArgs, mr int) {
 	if p.rows > mr || mr*p.cols > maxTile {
 		panic("gemm: tile too large")
 	}
-	ldb, ldc, ldadd := p.ldb/4, p.ldc/4, p.ldadd/4
+	ldb := p.ldb / 4
 	rows, cols := p.rows, p.cols
 	a := unsafe.Slice(p.a, p.k*mr)
 	b := unsafe.Slice(p.b, (p.k-1)*ldb+cols)
-	c := unsafe.Slice(p.c, (rows-1)*ldc+cols)
 	var acc [maxTile]float32
 	for k := 0; k < p.k; k++ {
 		ak := a[k*mr : k*mr+rows : k*mr+rows]
@@ -40,6 +39,16 @@ func tileGeneric(p *tileArgs, mr int) {
 			}
 		}
 	}
+	storeTile(p, acc[:], cols)
+}
+
+// storeTile finishes a tile whose products are in acc (row r at
+// acc[r*stride:]): it applies p.flags and writes the p.rows x p.cols tile
+// of C, exactly as the second half of tileGeneric specifies.
+func storeTile(p *tileArgs, acc []float32, stride int) {
+	rows, cols := p.rows, p.cols
+	ldc, ldadd := p.ldc/4, p.ldadd/4
+	c := unsafe.Slice(p.c, (rows-1)*ldc+cols)
 	var bias, add []float32
 	if p.flags&flagBias != 0 {
 		bias = unsafe.Slice(p.bias, rows)
@@ -50,7 +59,7 @@ func tileGeneric(p *tileArgs, mr int) {
 	for r := 0; r < rows; r++ {
 		cr := c[r*ldc : r*ldc+cols : r*ldc+cols]
 		for j := range cr {
-			v := acc[r*cols+j]
+			v := acc[r*stride+j]
 			if p.flags&flagAccum != 0 {
 				v += cr[j]
 			}
