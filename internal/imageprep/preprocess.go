@@ -2,6 +2,7 @@ package imageprep
 
 import (
 	"image"
+	"image/color"
 )
 
 // Preprocessor applies a Spec with scratch buffers that are reused from
@@ -51,7 +52,9 @@ func (p *Preprocessor) Preprocess(dst []float32, img image.Image) {
 	p.xw.compute(w, rw, cropOffset(rw, n), n)
 	p.yw.compute(h, rh, cropOffset(rh, n), n)
 
-	src := p.rowReader(img)
+	if m, ok := img.(*image.Paletted); ok {
+		p.preparePalette(m.Palette)
+	}
 	p.row = resize(p.row, 3*(p.xw.hi-p.xw.lo))
 	stride := 3 * n
 	ringRows := p.yw.taps
@@ -63,7 +66,7 @@ func (p *Preprocessor) Preprocess(dst []float32, img image.Image) {
 		count := p.yw.count[oy]
 		next = max(next, first)
 		for ; next < first+count; next++ {
-			src(p.row, b.Min.X+p.xw.lo, b.Min.Y+next)
+			p.readRow(p.row, img, b.Min.X+p.xw.lo, b.Min.Y+next)
 			slot := next % ringRows
 			p.filterRow(p.ring[slot*stride:(slot+1)*stride], p.row)
 		}
@@ -151,113 +154,106 @@ func cropOffset(size, n int) int {
 	return o
 }
 
-// rowReader returns a function that writes the straight RGB values, 0..255,
-// of the pixels x0, x0+1, ... of row y of img into dst, 3 values each.
-func (p *Preprocessor) rowReader(img image.Image) func(dst []float32, x0, y int) {
+// preparePalette converts a palette into p.pal, 3 straight RGB values per
+// entry; indices beyond the palette read as black.
+func (p *Preprocessor) preparePalette(pal color.Palette) {
+	p.pal = resize(p.pal, 3*256)
+	clear(p.pal)
+	for i, c := range pal[:min(len(pal), 256)] {
+		r, g, b, a := c.RGBA()
+		p.pal[3*i], p.pal[3*i+1], p.pal[3*i+2] = unpremul16(r, a), unpremul16(g, a), unpremul16(b, a)
+	}
+}
+
+// readRow writes the straight RGB values, 0..255, of the pixels x0, x0+1,
+// ... of row y of img into dst, 3 values each. Alpha is dropped: the
+// colour of non-premultiplied types is used as stored and premultiplied
+// colour is divided by alpha first. The type switch runs once per row, so
+// the per-pixel loops are concrete and nothing is allocated.
+func (p *Preprocessor) readRow(dst []float32, img image.Image, x0, y int) {
 	switch m := img.(type) {
 	case *image.YCbCr:
-		return ycbcrReader(m)
+		readYCbCr(dst, m, x0, y)
 	case *image.NYCbCrA:
-		return ycbcrReader(&m.YCbCr) // Alpha is dropped, colour kept.
+		readYCbCr(dst, &m.YCbCr, x0, y)
 	case *image.RGBA:
-		return func(dst []float32, x0, y int) {
-			pix := m.Pix[m.PixOffset(x0, y):]
-			for i := range len(dst) / 3 {
-				q := pix[4*i : 4*i+4 : 4*i+4]
-				d := dst[3*i : 3*i+3 : 3*i+3]
-				if a := q[3]; a != 0xff {
-					d[0], d[1], d[2] = unpremul8(q[0], a), unpremul8(q[1], a), unpremul8(q[2], a)
-					continue
-				}
-				d[0], d[1], d[2] = float32(q[0]), float32(q[1]), float32(q[2])
+		pix := m.Pix[m.PixOffset(x0, y):]
+		for i := range len(dst) / 3 {
+			q := pix[4*i : 4*i+4 : 4*i+4]
+			d := dst[3*i : 3*i+3 : 3*i+3]
+			if a := q[3]; a != 0xff {
+				d[0], d[1], d[2] = unpremul8(q[0], a), unpremul8(q[1], a), unpremul8(q[2], a)
+				continue
 			}
+			d[0], d[1], d[2] = float32(q[0]), float32(q[1]), float32(q[2])
 		}
 	case *image.NRGBA:
-		return func(dst []float32, x0, y int) {
-			pix := m.Pix[m.PixOffset(x0, y):]
-			for i := range len(dst) / 3 {
-				q := pix[4*i : 4*i+3 : 4*i+3]
-				d := dst[3*i : 3*i+3 : 3*i+3]
-				d[0], d[1], d[2] = float32(q[0]), float32(q[1]), float32(q[2])
-			}
+		pix := m.Pix[m.PixOffset(x0, y):]
+		for i := range len(dst) / 3 {
+			q := pix[4*i : 4*i+3 : 4*i+3]
+			d := dst[3*i : 3*i+3 : 3*i+3]
+			d[0], d[1], d[2] = float32(q[0]), float32(q[1]), float32(q[2])
 		}
 	case *image.Gray:
-		return func(dst []float32, x0, y int) {
-			pix := m.Pix[m.PixOffset(x0, y):]
-			for i := range len(dst) / 3 {
-				v := float32(pix[i])
-				d := dst[3*i : 3*i+3 : 3*i+3]
-				d[0], d[1], d[2] = v, v, v
-			}
+		pix := m.Pix[m.PixOffset(x0, y):]
+		for i := range len(dst) / 3 {
+			v := float32(pix[i])
+			d := dst[3*i : 3*i+3 : 3*i+3]
+			d[0], d[1], d[2] = v, v, v
 		}
 	case *image.Paletted:
-		p.pal = resize(p.pal, 3*256)
-		clear(p.pal) // Indices beyond the palette read as black.
-		for i, c := range m.Palette[:min(len(m.Palette), 256)] {
-			r, g, b, a := c.RGBA()
-			p.pal[3*i], p.pal[3*i+1], p.pal[3*i+2] = unpremul16(r, a), unpremul16(g, a), unpremul16(b, a)
-		}
 		pal := p.pal[: 3*256 : 3*256]
-		return func(dst []float32, x0, y int) {
-			pix := m.Pix[m.PixOffset(x0, y):]
-			for i := range len(dst) / 3 {
-				q := pal[3*int(pix[i]) : 3*int(pix[i])+3 : 3*int(pix[i])+3]
-				d := dst[3*i : 3*i+3 : 3*i+3]
-				d[0], d[1], d[2] = q[0], q[1], q[2]
-			}
+		pix := m.Pix[m.PixOffset(x0, y):]
+		for i := range len(dst) / 3 {
+			k := 3 * int(pix[i])
+			q := pal[k : k+3 : k+3]
+			d := dst[3*i : 3*i+3 : 3*i+3]
+			d[0], d[1], d[2] = q[0], q[1], q[2]
 		}
 	case image.RGBA64Image:
-		return func(dst []float32, x0, y int) {
-			for i := range len(dst) / 3 {
-				c := m.RGBA64At(x0+i, y)
-				d := dst[3*i : 3*i+3 : 3*i+3]
-				a := uint32(c.A)
-				d[0], d[1], d[2] = unpremul16(uint32(c.R), a), unpremul16(uint32(c.G), a), unpremul16(uint32(c.B), a)
-			}
+		for i := range len(dst) / 3 {
+			c := m.RGBA64At(x0+i, y)
+			d := dst[3*i : 3*i+3 : 3*i+3]
+			a := uint32(c.A)
+			d[0], d[1], d[2] = unpremul16(uint32(c.R), a), unpremul16(uint32(c.G), a), unpremul16(uint32(c.B), a)
 		}
 	default:
-		return func(dst []float32, x0, y int) {
-			for i := range len(dst) / 3 {
-				r, g, b, a := img.At(x0+i, y).RGBA()
-				d := dst[3*i : 3*i+3 : 3*i+3]
-				d[0], d[1], d[2] = unpremul16(r, a), unpremul16(g, a), unpremul16(b, a)
-			}
+		for i := range len(dst) / 3 {
+			r, g, b, a := img.At(x0+i, y).RGBA()
+			d := dst[3*i : 3*i+3 : 3*i+3]
+			d[0], d[1], d[2] = unpremul16(r, a), unpremul16(g, a), unpremul16(b, a)
 		}
 	}
 }
 
-// ycbcrReader converts with the arithmetic of color.YCbCrToRGB, the
+// readYCbCr converts with the arithmetic of color.YCbCrToRGB, the
 // conversion image/draw and color.RGBAModel use, so the values equal those
 // of the image drawn onto an *image.RGBA. ycbcrToRGB is checked against
 // color.YCbCrToRGB on every input by TestYCbCrToRGBExhaustive.
-func ycbcrReader(m *image.YCbCr) func(dst []float32, x0, y int) {
+func readYCbCr(dst []float32, m *image.YCbCr, x0, y int) {
+	n := len(dst) / 3
+	yrow := m.Y[m.YOffset(x0, y):]
+	yrow = yrow[:n:n]
 	hs, vs, ok := chromaShifts(m.SubsampleRatio)
 	if !ok || m.Rect.Min.X < 0 || m.Rect.Min.Y < 0 {
 		// Shifts would round negative coordinates differently from
 		// COffset's division; unknown ratios have no shifts.
-		return func(dst []float32, x0, y int) {
-			yrow := m.Y[m.YOffset(x0, y):]
-			for i := range len(dst) / 3 {
-				ci := m.COffset(x0+i, y)
-				r, g, b := ycbcrToRGB(yrow[i], m.Cb[ci], m.Cr[ci])
-				d := dst[3*i : 3*i+3 : 3*i+3]
-				d[0], d[1], d[2] = r, g, b
-			}
-		}
-	}
-	return func(dst []float32, x0, y int) {
-		yrow := m.Y[m.YOffset(x0, y):]
-		base := (y>>vs-m.Rect.Min.Y>>vs)*m.CStride - m.Rect.Min.X>>hs
-		n := len(dst) / 3
-		last := base + (x0+n-1)>>hs + 1
-		cb, cr := m.Cb[:last:last], m.Cr[:last:last]
-		yrow = yrow[:n:n]
 		for i, yv := range yrow {
-			ci := base + (x0+i)>>hs
-			r, g, b := ycbcrToRGB(yv, cb[ci], cr[ci])
+			ci := m.COffset(x0+i, y)
+			r, g, b := ycbcrToRGB(yv, m.Cb[ci], m.Cr[ci])
 			d := dst[3*i : 3*i+3 : 3*i+3]
 			d[0], d[1], d[2] = r, g, b
 		}
+		return
+	}
+	base := (y>>vs-m.Rect.Min.Y>>vs)*m.CStride - m.Rect.Min.X>>hs
+	last := base + (x0+n-1)>>hs + 1
+	cb, cr := m.Cb[:last:last], m.Cr[:last:last]
+	for i, yv := range yrow {
+		ci := base + (x0+i)>>hs
+		r, g, b := ycbcrToRGB(yv, cb[ci], cr[ci])
+		d := dst[3*i : 3*i+3 : 3*i+3]
+		d[0], d[1], d[2] = r, g, b
 	}
 }
 
@@ -292,14 +288,7 @@ func ycbcrToRGB(y, cb, cr uint8) (r, g, b float32) {
 
 // clamp16 returns v>>16 clamped to 0..255.
 func clamp16(v int32) float32 {
-	v >>= 16
-	if v < 0 {
-		return 0
-	}
-	if v > 255 {
-		return 255
-	}
-	return float32(v)
+	return float32(min(max(v>>16, 0), 255))
 }
 
 // unpremul16 returns the straight value, 0..255, of a 16-bit

@@ -396,9 +396,8 @@ func TestPreprocessorAllocs(t *testing.T) {
 	dst := make([]float32, p.Spec().Len())
 	for _, img := range images {
 		p.Preprocess(dst, img) // Grows the scratch buffers.
-		// The row reader closure may escape; allow that one allocation.
-		if a := testing.AllocsPerRun(5, func() { p.Preprocess(dst, img) }); a > 1 {
-			t.Errorf("%T: %v allocations per call, want at most 1", img, a)
+		if a := testing.AllocsPerRun(5, func() { p.Preprocess(dst, img) }); a != 0 {
+			t.Errorf("%T: %v allocations per call, want 0", img, a)
 		}
 	}
 }
