@@ -154,76 +154,142 @@ func buildBinary(op binOp) builder {
 		if powMixed {
 			return outs, powMixedKernel(a.shape, b.shape, shape), nil
 		}
-		if a.dtype == Float32 {
-			return outs, binaryKernel[float32](op, a.shape, b.shape, shape), nil
-		}
-		return outs, binaryKernel[int64](op, a.shape, b.shape, shape), nil
+		return outs, binaryKernel(op, a.shape, b.shape, shape), nil
 	}
 }
 
-// pick returns the f or i slice of v for element type T.
-func pick[T number](v *value) []T {
-	var z T
-	switch any(z).(type) {
-	case float32:
-		return any(v.f).([]T)
-	default:
-		return any(v.i).([]T)
-	}
+// binArg is the build-time state of a binary kernel. For the block loop,
+// small is the index of the operand that repeats over outer and inner
+// blocks; element (o, m, i) of the output uses its element m.
+type binArg struct {
+	op                binOp
+	small             int
+	outer, mid, inner int
+	dims, sa, sb      []int // the strided walk
 }
 
 // binaryKernel chooses, at plan time, the loop that fits the operand shapes:
 // same shape, one operand varying along a single block of dimensions (which
 // covers scalars and per-channel [C,1,1] operands), or the general strided
-// walk.
-func binaryKernel[T number](op binOp, as, bs, out []int) kernel {
+// walk. The kernels read their state from a *binArg and allocate nothing.
+func binaryKernel(op binOp, as, bs, out []int) kernel {
 	n := shapeSize(out)
-	switch {
-	case sameShape(as, out) && sameShape(bs, out):
+	arg := &binArg{op: op}
+	if sameShape(as, out) && sameShape(bs, out) {
 		return func(x *exec, ins, outs []*value) {
-			a, b, dst := pick[T](ins[0]), pick[T](ins[1]), pick[T](outs[0])
-			runChunks(x, n, func(lo, hi int) {
-				binSame(op, dst[lo:hi], a[lo:hi], b[lo:hi])
-			})
-		}
-	case sameShape(as, out):
-		if outer, mid, inner, ok := channelBlock(bs, out); ok {
-			return func(x *exec, ins, outs []*value) {
-				a, b, dst := pick[T](ins[0]), pick[T](ins[1]), pick[T](outs[0])
-				binBlocks(x, op, false, dst, a, b, outer, mid, inner)
-			}
-		}
-	case sameShape(bs, out):
-		if outer, mid, inner, ok := channelBlock(as, out); ok {
-			return func(x *exec, ins, outs []*value) {
-				a, b, dst := pick[T](ins[0]), pick[T](ins[1]), pick[T](outs[0])
-				binBlocks(x, op, true, dst, b, a, outer, mid, inner)
-			}
+			runSplit(x, n, 1, binSameChunk, arg, ins, outs)
 		}
 	}
-	sa, sb := bcastStrides(as, out), bcastStrides(bs, out)
-	dims := cloneShape(out)
+	blocks := false
+	if sameShape(as, out) {
+		arg.outer, arg.mid, arg.inner, blocks = channelBlock(bs, out)
+		arg.small = 1
+	} else if sameShape(bs, out) {
+		arg.outer, arg.mid, arg.inner, blocks = channelBlock(as, out)
+		arg.small = 0
+	}
+	if blocks {
+		if arg.inner == 1 && arg.mid > 1 {
+			// The small operand varies along the innermost axis: go row by row.
+			return func(x *exec, ins, outs []*value) {
+				runSplit(x, arg.outer, arg.mid, binRowsChunk, arg, ins, outs)
+			}
+		}
+		return func(x *exec, ins, outs []*value) {
+			runSplit(x, arg.outer*arg.mid, arg.inner, binBlocksChunk, arg, ins, outs)
+		}
+	}
+	arg.sa, arg.sb, arg.dims = bcastStrides(as, out), bcastStrides(bs, out), cloneShape(out)
 	return func(_ *exec, ins, outs []*value) {
-		a, b, dst := pick[T](ins[0]), pick[T](ins[1]), pick[T](outs[0])
 		if n == 0 {
 			return
 		}
-		binStrided(op, dst, a, b, dims, sa, sb, 0, 0)
+		if outs[0].dtype == Float32 {
+			binStrided(op, outs[0].f, ins[0].f, ins[1].f, arg.dims, arg.sa, arg.sb, 0, 0)
+		} else {
+			binStrided(op, outs[0].i, ins[0].i, ins[1].i, arg.dims, arg.sa, arg.sb, 0, 0)
+		}
 	}
 }
 
-// parallelMin is the element count below which elementwise kernels run on
+// parallelMin is the element count below which the light kernels run on
 // one goroutine: smaller loops are faster than the hand-off.
 const parallelMin = 1 << 15
 
-// runChunks runs f over [0,n), split across the exec's workers when n is
-// large enough to pay for it.
-func runChunks(x *exec, n int, f func(lo, hi int)) {
-	if n < parallelMin || x == nil || x.parallel == nil || x.threads <= 1 {
-		f(0, n)
+// runSplit runs fn over n units of unitLen elements each: on the exec's
+// workers (exec.split) when the total is large enough to pay for the
+// hand-off, inline otherwise. fn and arg are built at plan time, so this
+// allocates nothing.
+func runSplit(x *exec, n, unitLen int, fn func(j *job, chunk, lo, hi int), arg any, ins, outs []*value) {
+	if n <= 0 {
 		return
 	}
-	x.parallel(n, f)
+	if n >= 2 && n*unitLen >= parallelMin && x.threads > 1 {
+		x.split(n, fn, arg, ins, outs)
+		return
+	}
+	j := &x.job
+	j.fn, j.arg, j.ins, j.outs, j.ws = fn, arg, ins, outs, x.ws
+	fn(j, 0, 0, n)
+}
+
+// binSameChunk computes elements [lo,hi) of two same-shaped operands.
+func binSameChunk(j *job, _, lo, hi int) {
+	op := j.arg.(*binArg).op
+	a, b, d := j.ins[0], j.ins[1], j.outs[0]
+	if d.dtype == Float32 {
+		binSame(op, d.f[lo:hi], a.f[lo:hi], b.f[lo:hi])
+	} else {
+		binSame(op, d.i[lo:hi], a.i[lo:hi], b.i[lo:hi])
+	}
+}
+
+// binRowsChunk computes outer rows [lo,hi) where the small operand is one
+// row (it varies along the innermost axes only).
+func binRowsChunk(j *job, _, lo, hi int) {
+	arg := j.arg.(*binArg)
+	if j.outs[0].dtype == Float32 {
+		binRows(arg, j.outs[0].f, j.ins[0].f, j.ins[1].f, lo, hi)
+	} else {
+		binRows(arg, j.outs[0].i, j.ins[0].i, j.ins[1].i, lo, hi)
+	}
+}
+
+func binRows[T number](arg *binArg, dst, a, b []T, lo, hi int) {
+	mid := arg.mid
+	for o := lo; o < hi; o++ {
+		r := o * mid
+		if arg.small == 1 {
+			binSame(arg.op, dst[r:r+mid], a[r:r+mid], b[:mid])
+		} else {
+			binSame(arg.op, dst[r:r+mid], a[:mid], b[r:r+mid])
+		}
+	}
+}
+
+// binBlocksChunk computes blocks [lo,hi) of inner elements, each combined
+// with one element of the small operand.
+func binBlocksChunk(j *job, _, lo, hi int) {
+	arg := j.arg.(*binArg)
+	full, small := j.ins[0], j.ins[1]
+	swap := arg.small == 0
+	if swap {
+		full, small = small, full
+	}
+	if j.outs[0].dtype == Float32 {
+		binBlocks(arg, swap, j.outs[0].f, full.f, small.f, lo, hi)
+	} else {
+		binBlocks(arg, swap, j.outs[0].i, full.i, small.i, lo, hi)
+	}
+}
+
+// binBlocks computes dst = full op small (small op full when swap is set)
+// for blocks [lo,hi): block r uses small[r % mid].
+func binBlocks[T number](arg *binArg, swap bool, dst, full, small []T, lo, hi int) {
+	inner, mid := arg.inner, arg.mid
+	for r := lo; r < hi; r++ {
+		binScalar(arg.op, swap, dst[r*inner:(r+1)*inner], full[r*inner:(r+1)*inner], small[r%mid])
+	}
 }
 
 // binSame computes dst = a op b on slices of equal length.
@@ -278,42 +344,6 @@ func binScalar[T number](op binOp, swap bool, dst, a []T, s T) {
 			dst[k] = scalarOp(op, a[k], s)
 		}
 	}
-}
-
-// binBlocks computes dst = full op small (small op full when swap is set),
-// where full has dst's shape and small repeats over outer and inner blocks:
-// element (o, m, i) of dst uses small[m].
-func binBlocks[T number](x *exec, op binOp, swap bool, dst, full, small []T, outer, mid, inner int) {
-	if inner == 1 && mid > 1 {
-		// The small operand varies along the innermost axis: go row by row.
-		small = small[:mid]
-		runRows(x, outer, mid, func(lo, hi int) {
-			for o := lo; o < hi; o++ {
-				d, f := dst[o*mid:(o+1)*mid], full[o*mid:(o+1)*mid]
-				if swap {
-					binSame(op, d, small, f)
-				} else {
-					binSame(op, d, f, small)
-				}
-			}
-		})
-		return
-	}
-	runRows(x, outer*mid, inner, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			binScalar(op, swap, dst[r*inner:(r+1)*inner], full[r*inner:(r+1)*inner], small[r%mid])
-		}
-	})
-}
-
-// runRows runs f over rows [0,rows) of rowLen elements each, split across
-// the exec's workers when the total is large enough to pay for it.
-func runRows(x *exec, rows, rowLen int, f func(lo, hi int)) {
-	if rows*rowLen < parallelMin || rows < 2 || x == nil || x.parallel == nil || x.threads <= 1 {
-		f(0, rows)
-		return
-	}
-	x.parallel(rows, f)
 }
 
 // binStrided walks the broadcast output in row-major order, reading a and b
@@ -565,17 +595,26 @@ func buildUnary(def unaryDef) builder {
 		}
 		outs := []info{{dtype: in.dtype, shape: cloneShape(in.shape)}}
 		size := shapeSize(in.shape)
-		if in.dtype == Int64 {
-			return outs, func(x *exec, ins, outs []*value) {
-				src, dst := ins[0].i, outs[0].i
-				runChunks(x, size, func(lo, hi int) { def.applyInt(dst[lo:hi], src[lo:hi]) })
-			}, nil
-		}
-		a := n.attrs
+		arg := &unaryArg{def: &def, attrs: n.attrs}
 		return outs, func(x *exec, ins, outs []*value) {
-			src, dst := ins[0].f, outs[0].f
-			runChunks(x, size, func(lo, hi int) { def.apply(a, dst[lo:hi], src[lo:hi]) })
+			runSplit(x, size, 1, unaryChunk, arg, ins, outs)
 		}, nil
+	}
+}
+
+// unaryArg is the build-time state of an activation kernel.
+type unaryArg struct {
+	def   *unaryDef
+	attrs attrs
+}
+
+func unaryChunk(j *job, _, lo, hi int) {
+	arg := j.arg.(*unaryArg)
+	src, dst := j.ins[0], j.outs[0]
+	if dst.dtype == Float32 {
+		arg.def.apply(arg.attrs, dst.f[lo:hi], src.f[lo:hi])
+	} else {
+		arg.def.applyInt(dst.i[lo:hi], src.i[lo:hi])
 	}
 }
 
@@ -599,10 +638,11 @@ func buildClip(p *planCtx, n *node, ins []info) ([]info, kernel, error) {
 		if in.dtype != Float32 {
 			return nil, nil, fmt.Errorf("input dtype %v not supported before opset 11", in.dtype)
 		}
-		lo := n.attrs.float("min", -math.MaxFloat32)
-		hi := n.attrs.float("max", math.MaxFloat32)
+		arg := &clipArg{attrs: true,
+			lo: n.attrs.float("min", -math.MaxFloat32),
+			hi: n.attrs.float("max", math.MaxFloat32)}
 		return outs, func(x *exec, ins, outs []*value) {
-			clipRange(x, outs[0].f[:size], ins[0].f, lo, hi)
+			runSplit(x, size, 1, clipChunk, arg, ins, outs)
 		}, nil
 	}
 	for k := 1; k < len(ins); k++ {
@@ -617,38 +657,57 @@ func buildClip(p *planCtx, n *node, ins []info) ([]info, kernel, error) {
 			return nil, nil, fmt.Errorf("bound %d: want a scalar, got shape %v", k, b.shape)
 		}
 	}
-	_, hasMin := input(ins, 1)
-	_, hasMax := input(ins, 2)
-	if in.dtype == Float32 {
-		return outs, func(x *exec, ins, outs []*value) {
-			lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
-			if hasMin {
-				lo = ins[1].f[0]
-			}
-			if hasMax {
-				hi = ins[2].f[0]
-			}
-			clipRange(x, outs[0].f[:size], ins[0].f, lo, hi)
-		}, nil
-	}
+	arg := &clipArg{}
+	_, arg.hasMin = input(ins, 1)
+	_, arg.hasMax = input(ins, 2)
 	return outs, func(x *exec, ins, outs []*value) {
-		lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
-		if hasMin {
-			lo = ins[1].i[0]
-		}
-		if hasMax {
-			hi = ins[2].i[0]
-		}
-		clipRange(x, outs[0].i[:size], ins[0].i, lo, hi)
+		runSplit(x, size, 1, clipChunk, arg, ins, outs)
 	}, nil
+}
+
+// clipArg is the build-time state of a Clip kernel: the attribute bounds
+// before opset 11, and which bound inputs are present from opset 11.
+type clipArg struct {
+	attrs          bool
+	lo, hi         float32
+	hasMin, hasMax bool
+}
+
+// clipChunk clamps elements [lo,hi). Bound inputs are read at run time.
+func clipChunk(j *job, _, lo, hi int) {
+	arg := j.arg.(*clipArg)
+	src, dst := j.ins[0], j.outs[0]
+	if dst.dtype == Float32 {
+		bl, bh := float32(math.Inf(-1)), float32(math.Inf(1))
+		switch {
+		case arg.attrs:
+			bl, bh = arg.lo, arg.hi
+		default:
+			if arg.hasMin {
+				bl = j.ins[1].f[0]
+			}
+			if arg.hasMax {
+				bh = j.ins[2].f[0]
+			}
+		}
+		clipRange(dst.f[lo:hi], src.f[lo:hi], bl, bh)
+		return
+	}
+	bl, bh := int64(math.MinInt64), int64(math.MaxInt64)
+	if arg.hasMin {
+		bl = j.ins[1].i[0]
+	}
+	if arg.hasMax {
+		bh = j.ins[2].i[0]
+	}
+	clipRange(dst.i[lo:hi], src.i[lo:hi], bl, bh)
 }
 
 // clipRange sets dst to src clamped to [lo, hi]; when lo > hi every element
 // becomes hi, as the ONNX reference (numpy.clip) does.
-func clipRange[T number](x *exec, dst, src []T, lo, hi T) {
-	runChunks(x, len(dst), func(a, b int) {
-		for k, v := range src[a:b] {
-			dst[a+k] = min(max(v, lo), hi)
-		}
-	})
+func clipRange[T number](dst, src []T, lo, hi T) {
+	src = src[:len(dst)]
+	for k, v := range src {
+		dst[k] = min(max(v, lo), hi)
+	}
 }

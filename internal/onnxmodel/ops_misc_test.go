@@ -1,6 +1,7 @@
 package onnxmodel
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -75,17 +76,14 @@ func mkAttrs(as ...*onnxpb.Attribute) attrs {
 	return m
 }
 
-// testExec returns an exec whose parallel really runs on two goroutines,
-// so that chunked kernels are exercised.
+// testPool is the worker pool of testExec, started on first use and shared
+// by the tests of this file.
+var testPool = sync.OnceValue(func() *workerPool { return newWorkerPool(1) })
+
+// testExec returns an exec that runs large loops on two goroutines, so
+// that chunked kernels are exercised.
 func testExec(ws int) *exec {
-	return &exec{ws: make([]float32, ws), threads: 2, parallel: func(n int, f func(lo, hi int)) {
-		var wg sync.WaitGroup
-		mid := n / 2
-		wg.Add(1)
-		go func() { defer wg.Done(); f(mid, n) }()
-		f(0, mid)
-		wg.Wait()
-	}}
+	return newExec(ws, 2, testPool())
 }
 
 // opRun describes one operator invocation for runOp.
@@ -103,6 +101,22 @@ type opRun struct {
 // runOp compiles r through the registered builder, allocates the outputs
 // and runs the kernel. It returns the builder's error.
 func runOp(t testing.TB, r opRun) ([]*value, error) {
+	t.Helper()
+	k, outs, ws, err := compileOp(t, r)
+	if err != nil {
+		return nil, err
+	}
+	if k != nil {
+		k(testExec(ws), r.ins, outs)
+	}
+	return outs, nil
+}
+
+// compileOp compiles r and allocates its outputs (poisoned, so that a
+// kernel that skips an element is caught). Constant outputs are returned
+// as they are. It returns the kernel (nil when every output is constant),
+// the outputs and the workspace size.
+func compileOp(t testing.TB, r opRun) (kernel, []*value, int, error) {
 	t.Helper()
 	spec, ok := testOps[r.op]
 	if !ok {
@@ -136,7 +150,7 @@ func runOp(t testing.TB, r opRun) ([]*value, error) {
 	p := &planCtx{opset: r.opset, threads: 2, cache: map[string]any{}}
 	outInfos, k, err := spec.build(p, n, infos)
 	if err != nil {
-		return nil, err
+		return nil, nil, 0, err
 	}
 	if len(outInfos) != nout {
 		t.Fatalf("%s: builder returned %d outputs, want %d", r.op, len(outInfos), nout)
@@ -167,10 +181,7 @@ func runOp(t testing.TB, r opRun) ([]*value, error) {
 		}
 		outs[j] = v
 	}
-	if k != nil {
-		k(testExec(p.workspace), r.ins, outs)
-	}
-	return outs, nil
+	return k, outs, p.workspace, nil
 }
 
 // mustRun is runOp for invocations that must compile.
@@ -247,5 +258,61 @@ func TestSliceRange(t *testing.T) {
 	}
 	if _, _, err := sliceRange(0, 1, 0, 3); err == nil {
 		t.Error("step 0: no error")
+	}
+}
+
+// TestKernelsDoNotAllocate checks that the light kernels allocate nothing
+// per run, on one goroutine and with a worker pool, small and large.
+func TestKernelsDoNotAllocate(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	small, large := randValue(r, 2, 8, 5, 5), randValue(r, 2, 64, 32, 32)
+	tests := []opRun{
+		{op: "Add", ins: []*value{small, small}},
+		{op: "Add", ins: []*value{large, large}},
+		{op: "Mul", ins: []*value{large, randValue(r, 64, 1, 1)}},
+		{op: "Sub", ins: []*value{randValue(r, 64, 1, 1), large}},
+		{op: "Div", ins: []*value{large, randValue(r, 32)}},
+		{op: "Add", ins: []*value{small, randValue(r, 2, 1, 5, 1)}},
+		{op: "Pow", ins: []*value{small, iv(nil, 2)}},
+		{op: "Relu", ins: []*value{small}},
+		{op: "Relu", ins: []*value{large}},
+		{op: "HardSwish", ins: []*value{large}},
+		{op: "Clip", ins: []*value{large, fv(nil, 0), fv(nil, 6)}},
+		{op: "Clip", opset: 6, attrs: mkAttrs(aFloat("max", 6)), ins: []*value{small}},
+		{op: "Softmax", ins: []*value{randValue(r, 64, 1000)}},
+		{op: "Softmax", opset: 11, ins: []*value{small}},
+		{op: "LogSoftmax", ins: []*value{small}},
+		{op: "ReduceMean", attrs: mkAttrs(aInts("axes", 2, 3)), opset: 13, ins: []*value{large}},
+		{op: "ReduceLogSumExp", attrs: mkAttrs(aInts("axes", 1)), opset: 13, ins: []*value{small}},
+		{op: "ReduceMax", attrs: mkAttrs(aInts("axes", 1)), opset: 13, ins: []*value{iv([]int{2, 2}, 3, 1, 4, 1)}},
+		{op: "Concat", attrs: mkAttrs(aInt("axis", 1)), ins: []*value{small, small, small}},
+		{op: "Split", attrs: mkAttrs(aInt("axis", 1)), ins: []*value{small}, nout: 2},
+		{op: "Slice", ins: []*value{small, ints(1), ints(-1), ints(3), ints(2)}},
+		{op: "Transpose", attrs: mkAttrs(aInts("perm", 0, 2, 3, 1)), ins: []*value{small}},
+		{op: "Pad", attrs: mkAttrs(aStr("mode", "reflect")), ins: []*value{small, ints(0, 0, 1, 1, 0, 0, 1, 1)}},
+		{op: "Gather", attrs: mkAttrs(aInt("axis", 1)), ins: []*value{small, ints(3, -1)}},
+		{op: "Reshape", ins: []*value{small, ints(2, -1)}},
+		{op: "Flatten", ins: []*value{large}},
+		{op: "Cast", attrs: mkAttrs(aInt("to", int64(onnxpb.Int64))), ins: []*value{small}},
+		{op: "Dropout", ins: []*value{small}, nout: 2},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%s/%v", tc.op, tc.ins[0].shape), func(t *testing.T) {
+			tc.dynamic = []int{0}
+			k, outs, ws, err := compileOp(t, tc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, threads := range []int{1, 2} {
+				var wp *workerPool
+				if threads > 1 {
+					wp = testPool()
+				}
+				x := newExec(ws, threads, wp)
+				if a := testing.AllocsPerRun(5, func() { k(x, tc.ins, outs) }); a != 0 {
+					t.Errorf("threads %d: %v allocations per run", threads, a)
+				}
+			}
+		})
 	}
 }

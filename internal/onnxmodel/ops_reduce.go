@@ -58,16 +58,29 @@ func buildSoftmax(log bool) builder {
 			outer, dim, inner = shapeSize(in.shape[:axis]), in.shape[axis], shapeSize(in.shape[axis+1:])
 		}
 		outs := []info{{dtype: Float32, shape: cloneShape(in.shape)}}
+		arg := &softmaxArg{dim: dim, inner: inner, log: log}
 		return outs, func(x *exec, ins, outs []*value) {
-			src, dst := ins[0].f, outs[0].f
-			runRows(x, outer, dim*inner, func(lo, hi int) {
-				for o := lo; o < hi; o++ {
-					for i := 0; i < inner; i++ {
-						softmaxLine(dst, src, o*dim*inner+i, dim, inner, log)
-					}
-				}
-			})
+			runSplit(x, outer, dim*inner, softmaxChunk, arg, ins, outs)
 		}, nil
+	}
+}
+
+// softmaxArg is the build-time state of a Softmax kernel: each of the
+// outer blocks holds inner lines of dim elements at stride inner.
+type softmaxArg struct {
+	dim, inner int
+	log        bool
+}
+
+// softmaxChunk normalizes the lines of outer blocks [lo,hi).
+func softmaxChunk(j *job, _, lo, hi int) {
+	arg := j.arg.(*softmaxArg)
+	src, dst := j.ins[0].f, j.outs[0].f
+	dim, inner := arg.dim, arg.inner
+	for o := lo; o < hi; o++ {
+		for i := 0; i < inner; i++ {
+			softmaxLine(dst, src, o*dim*inner+i, dim, inner, arg.log)
+		}
 	}
 }
 
@@ -197,7 +210,7 @@ func buildReduce(kind redKind, axesInput int64) builder {
 					dst[j] = intIdentity(kind)
 				}
 				if !empty {
-					reduceWalk(dst, ins[0].i, dims, ost, 0, 0, func(acc *int64, v int64) { *acc = intStep(kind, *acc, v) })
+					reduceInt(kind, dst, ins[0].i, dims, ost, 0, 0)
 				}
 			}, nil
 		}
@@ -209,7 +222,7 @@ func buildReduce(kind redKind, axesInput int64) builder {
 					m[j] = float32(math.Inf(-1))
 				}
 				if !empty {
-					reduceWalk(m, src, dims, ost, 0, 0, func(acc *float32, v float32) { *acc = max(*acc, v) })
+					reduceFloat(redMax, m, src, dims, ost, 0, 0)
 				}
 				for j := range m {
 					if math.IsInf(float64(m[j]), 0) {
@@ -287,21 +300,21 @@ func intStep(kind redKind, acc, v int64) int64 {
 	return acc + v
 }
 
-// reduceWalk visits src in row-major order and folds every element into
+// reduceInt visits src in row-major order and folds every element into
 // dst at its output offset (ost gives the output stride of each input
 // dimension, 0 for reduced ones).
-func reduceWalk[T number](dst, src []T, dims, ost []int, off, ooff int, step func(acc *T, v T)) {
+func reduceInt(kind redKind, dst, src []int64, dims, ost []int, off, ooff int) {
 	if len(dims) == 0 {
-		step(&dst[ooff], src[off])
+		dst[ooff] = intStep(kind, dst[ooff], src[off])
 		return
 	}
 	inner := shapeSize(dims[1:])
 	for k := 0; k < dims[0]; k++ {
-		reduceWalk(dst, src, dims[1:], ost[1:], off+k*inner, ooff+k*ost[0], step)
+		reduceInt(kind, dst, src, dims[1:], ost[1:], off+k*inner, ooff+k*ost[0])
 	}
 }
 
-// reduceFloat is reduceWalk for float32 with the step inlined in the
+// reduceFloat is reduceInt for float32, with the step inlined in the
 // innermost loop, which is where the time goes.
 func reduceFloat(kind redKind, dst, src []float32, dims, ost []int, off, ooff int) {
 	if len(dims) == 0 {

@@ -129,21 +129,25 @@ func buildConcat(p *planCtx, n *node, ins []info) ([]info, kernel, error) {
 	}
 	outer := shapeSize(shape[:axis])
 	outs := []info{{dtype: first.dtype, shape: shape}}
-	if first.dtype == Float32 {
-		return outs, func(_ *exec, ins, outs []*value) {
-			concatInto(outs[0].f, chunks, outer, func(k int) []float32 { return ins[k].f })
-		}, nil
-	}
 	return outs, func(_ *exec, ins, outs []*value) {
-		concatInto(outs[0].i, chunks, outer, func(k int) []int64 { return ins[k].i })
+		if outs[0].dtype == Float32 {
+			concatInto(outs[0].f, chunks, outer, ins, floatsOf)
+		} else {
+			concatInto(outs[0].i, chunks, outer, ins, intsOf)
+		}
 	}, nil
 }
 
-func concatInto[T number](dst []T, chunks []int, outer int, src func(k int) []T) {
+// floatsOf and intsOf select a value's elements; they are plain functions
+// so that passing them allocates nothing.
+func floatsOf(v *value) []float32 { return v.f }
+func intsOf(v *value) []int64     { return v.i }
+
+func concatInto[T number](dst []T, chunks []int, outer int, ins []*value, elems func(*value) []T) {
 	off := 0
 	for o := 0; o < outer; o++ {
 		for k, c := range chunks {
-			copy(dst[off:off+c], src(k)[o*c:(o+1)*c])
+			copy(dst[off:off+c], elems(ins[k])[o*c:(o+1)*c])
 			off += c
 		}
 	}
@@ -237,32 +241,22 @@ func buildSplit(p *planCtx, n *node, ins []info) ([]info, kernel, error) {
 	}
 	return outs, func(_ *exec, ins, outs []*value) {
 		if ins[0].dtype == Float32 {
-			splitInto(ins[0].f, sizes, outer, dim*inner, inner, func(k int) []float32 {
-				if outs[k] == nil {
-					return nil
-				}
-				return outs[k].f
-			})
-			return
+			splitInto(ins[0].f, sizes, outer, dim*inner, inner, outs, floatsOf)
+		} else {
+			splitInto(ins[0].i, sizes, outer, dim*inner, inner, outs, intsOf)
 		}
-		splitInto(ins[0].i, sizes, outer, dim*inner, inner, func(k int) []int64 {
-			if outs[k] == nil {
-				return nil
-			}
-			return outs[k].i
-		})
 	}, nil
 }
 
 // splitInto copies consecutive blocks of src into the outputs; a nil
 // output (an unused one the planner dropped) is skipped.
-func splitInto[T number](src []T, sizes []int, outer, row, inner int, dst func(k int) []T) {
+func splitInto[T number](src []T, sizes []int, outer, row, inner int, outs []*value, elems func(*value) []T) {
 	for o := 0; o < outer; o++ {
 		off := o * row
 		for k, s := range sizes {
 			c := s * inner
-			if d := dst(k); d != nil {
-				copy(d[o*c:(o+1)*c], src[off:off+c])
+			if k < len(outs) && outs[k] != nil {
+				copy(elems(outs[k])[o*c:(o+1)*c], src[off:off+c])
 			}
 			off += c
 		}
