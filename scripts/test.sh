@@ -26,6 +26,9 @@ echo "== go vet"
 go vet ./...
 go vet -tags ort ./...
 
+echo "== scripts/get-model.sh against local files"
+scripts/test-get-model.sh
+
 echo "== go test (default build: assembly kernels where the CPU has them)"
 go test -count=1 -timeout 25m ./...
 
