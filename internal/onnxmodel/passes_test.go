@@ -1,0 +1,223 @@
+package onnxmodel
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// residualNet builds a small residual classifier with a dynamic batch:
+// conv-BN-relu, maxpool, conv-BN + identity residual + relu, conv + Clip,
+// global average pool, flatten, Gemm (10 classes), no final softmax.
+func residualNet(tb testing.TB, seed uint64) *testGraph {
+	tb.Helper()
+	r := rand.New(rand.NewPCG(seed, 7))
+	g := newTestGraph(13).input("img", -1, 3, 16, 16)
+	bn := func(prefix string, c int) []string {
+		names := []string{prefix + "_s", prefix + "_b", prefix + "_m", prefix + "_v"}
+		for k, n := range names {
+			v := randFloats(r, c)
+			if k == 0 || k == 3 {
+				for i := range v {
+					v[i] = 0.5 + float32(math.Abs(float64(v[i])))
+				}
+			}
+			g.init(n, dims(c), v)
+		}
+		return names
+	}
+	g.init("w1", dims(8, 3, 3, 3), randFloats(r, 8*3*9)).init("b1", dims(8), randFloats(r, 8))
+	g.node("Conv", "conv1", []string{"img", "w1", "b1"}, []string{"c1"}, atInts("pads", 1, 1, 1, 1))
+	g.node("BatchNormalization", "bn1", append([]string{"c1"}, bn("bn1", 8)...), []string{"n1"}, atFloat("epsilon", 1e-3))
+	g.node("Relu", "relu1", []string{"n1"}, []string{"r1"})
+	g.node("MaxPool", "pool", []string{"r1"}, []string{"p1"}, atInts("kernel_shape", 2, 2), atInts("strides", 2, 2))
+	g.init("w2", dims(8, 8, 3, 3), randFloats(r, 8*8*9))
+	g.node("Conv", "conv2", []string{"p1", "w2"}, []string{"c2"}, atInts("pads", 1, 1, 1, 1))
+	g.node("BatchNormalization", "bn2", append([]string{"c2"}, bn("bn2", 8)...), []string{"n2"})
+	g.node("Add", "add", []string{"p1", "n2"}, []string{"a2"})
+	g.node("Relu", "relu2", []string{"a2"}, []string{"r2"})
+	g.init("w3", dims(12, 8, 1, 1), randFloats(r, 12*8)).init("b3", dims(12), randFloats(r, 12))
+	g.node("Conv", "conv3", []string{"r2", "w3", "b3"}, []string{"c3"})
+	g.init("lo", nil, []float32{0}).init("hi", nil, []float32{0.6})
+	g.node("Clip", "clip", []string{"c3", "lo", "hi"}, []string{"r3"})
+	g.node("GlobalAveragePool", "gap", []string{"r3"}, []string{"gp"})
+	g.node("Flatten", "flat", []string{"gp"}, []string{"emb"})
+	g.init("fcw", dims(10, 12), randFloats(r, 120)).init("fcb", dims(10), randFloats(r, 10))
+	g.node("Gemm", "fc", []string{"emb", "fcw", "fcb"}, []string{"logits"}, atInt("transB", 1))
+	return g.output("logits")
+}
+
+// naiveResidualNet computes residualNet's logits for one image without the
+// engine's passes: plain convolutions, batch norms and activations.
+func naiveResidualNet(m *Model, g *testGraph, img []float32) []float32 {
+	c := map[string][]float32{}
+	for _, t := range g.m.Graph.Initializer {
+		c[t.Name] = t.FloatData
+	}
+	conv := func(x []float32, cin, h, w int, wn, bn string, cout, k, pad int) []float32 {
+		cc := convCase{n: 1, c: cin, h: h, w: w, m: cout, kh: k, kw: k, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: pad, pl: pad, pb: pad, pr: pad}
+		var b []float32
+		if bn != "" {
+			b = c[bn]
+		}
+		out, _, _ := naiveConv(cc, x, c[wn], b)
+		return out
+	}
+	bnorm := func(x []float32, p string, eps float64) {
+		hw := len(x) / len(c[p+"_s"])
+		for i := range x {
+			ch := i / hw
+			x[i] = float32((float64(x[i])-float64(c[p+"_m"][ch]))/math.Sqrt(float64(c[p+"_v"][ch])+eps)*float64(c[p+"_s"][ch]) + float64(c[p+"_b"][ch]))
+		}
+	}
+	relu := func(x []float32) { activate(x, actRelu, 0, 0) }
+	x := conv(img, 3, 16, 16, "w1", "b1", 8, 3, 1)
+	bnorm(x, "bn1", 1e-3)
+	relu(x)
+	p := make([]float32, 8*8*8)
+	for ch := range 8 {
+		for y := range 8 {
+			for xx := range 8 {
+				v := float32(math.Inf(-1))
+				for dy := range 2 {
+					for dx := range 2 {
+						v = max(v, x[ch*256+(2*y+dy)*16+2*xx+dx])
+					}
+				}
+				p[ch*64+y*8+xx] = v
+			}
+		}
+	}
+	y := conv(p, 8, 8, 8, "w2", "", 8, 3, 1)
+	bnorm(y, "bn2", 1e-5)
+	for i := range y {
+		y[i] += p[i]
+	}
+	relu(y)
+	z := conv(y, 8, 8, 8, "w3", "b3", 12, 1, 0)
+	activate(z, actClip, 0, 0.6)
+	emb := make([]float32, 12)
+	for ch := range 12 {
+		for _, v := range z[ch*64 : (ch+1)*64] {
+			emb[ch] += v / 64
+		}
+	}
+	logits := make([]float32, 10)
+	for o := range 10 {
+		s := float64(c["fcb"][o])
+		for k := range 12 {
+			s += float64(c["fcw"][o*12+k]) * float64(emb[k])
+		}
+		logits[o] = float32(s)
+	}
+	return append(emb, logits...)
+}
+
+func TestPassesFoldAndFuse(t *testing.T) {
+	g := residualNet(t, 1)
+	m := g.parse(t, Options{Threads: 1})
+	// conv1 absorbs bn1 and relu1; conv2 absorbs bn2, the residual add and
+	// relu2; conv3 absorbs the clip.
+	ops := map[string]int{}
+	for _, n := range m.g.nodes {
+		ops[n.opType]++
+	}
+	want := map[string]int{"Conv": 3, "MaxPool": 1, "GlobalAveragePool": 1, "Flatten": 1, "Gemm": 1}
+	if fmt.Sprint(ops) != fmt.Sprint(want) {
+		t.Fatalf("nodes after the passes: %v, want %v", ops, want)
+	}
+	fused := map[string]convFusion{}
+	for _, n := range m.g.nodes {
+		if n.opType == "Conv" {
+			fused[n.name] = n.fuse
+		}
+	}
+	if fused["conv1"] != (convFusion{act: actRelu}) || fused["conv2"] != (convFusion{residual: true, act: actRelu}) ||
+		fused["conv3"] != (convFusion{act: actClip, lo: 0, hi: 0.6}) {
+		t.Fatalf("fusions %+v", fused)
+	}
+	if m.EmbeddingName() != "emb" || m.EmbeddingDim() != 12 || m.NumClasses() != 10 {
+		t.Fatalf("embedding %q dim %d, classes %d; want emb, 12, 10", m.EmbeddingName(), m.EmbeddingDim(), m.NumClasses())
+	}
+}
+
+// TestResidualNetMatchesNaive checks the folded and fused plan, at several
+// batch sizes and thread counts, against the unoptimised definition.
+func TestResidualNetMatchesNaive(t *testing.T) {
+	g := residualNet(t, 2)
+	r := rand.New(rand.NewPCG(9, 9))
+	for _, threads := range []int{1, 2} {
+		m := g.parse(t, Options{Threads: threads})
+		for _, n := range []int{1, 3} {
+			t.Run(fmt.Sprintf("threads=%d/n=%d", threads, n), func(t *testing.T) {
+				img := randFloats(r, n*3*16*16)
+				var f Features
+				if err := m.Extract(context.Background(), &f, img, n); err != nil {
+					t.Fatal(err)
+				}
+				for i := range n {
+					ref := naiveResidualNet(m, g, img[i*768:(i+1)*768])
+					emb, logits := ref[:12], ref[12:]
+					softmaxRow(logits)
+					if k, ok := closeTo(f.Embedding[i*12:(i+1)*12], emb, 1e-4); !ok {
+						t.Fatalf("image %d embedding[%d]: got %g, want %g", i, k, f.Embedding[i*12+k], emb[k])
+					}
+					if k, ok := closeTo(f.Probs[i*10:(i+1)*10], logits, 1e-4); !ok {
+						t.Fatalf("image %d probs[%d]: got %g, want %g", i, k, f.Probs[i*10+k], logits[k])
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestTopoSortAndDead(t *testing.T) {
+	// Nodes listed out of order, plus a dead branch.
+	g := newTestGraph(13).input("x", 1, 4).
+		node("Relu", "b", []string{"a"}, []string{"bo"}).
+		node("Relu", "a", []string{"x"}, []string{"a"}).
+		node("Relu", "dead", []string{"x"}, []string{"unused"}).
+		node("Relu", "c", []string{"bo"}, []string{"y"}).
+		output("y")
+	m := g.parse(t, Options{Threads: 1})
+	var order []string
+	for _, n := range m.g.nodes {
+		order = append(order, n.name)
+	}
+	if fmt.Sprint(order) != "[a b c]" {
+		t.Fatalf("order %v, want [a b c] without the dead node", order)
+	}
+}
+
+func TestArenaReuse(t *testing.T) {
+	// A chain of ten same-sized activations needs two buffers, not ten.
+	g := newTestGraph(13).input("x", 1, 256)
+	prev := "x"
+	for i := range 10 {
+		out := fmt.Sprintf("t%d", i)
+		g.node("Sigmoid", out, []string{prev}, []string{out})
+		prev = out
+	}
+	m := g.output(prev).parse(t, Options{Threads: 1})
+	p, err := m.plan(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.fsize != 2*256 {
+		t.Fatalf("arena has %d floats, want %d (two reused buffers)", p.fsize, 2*256)
+	}
+	out, err := m.Run(context.Background(), map[string]*Tensor{"x": {Shape: []int{1, 256}, Data: make([]float32, 256)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// sigmoid applied ten times to 0.
+	v := 0.0
+	for range 10 {
+		v = 1 / (1 + math.Exp(-v))
+	}
+	if math.Abs(float64(out[prev].Data[7])-v) > 1e-6 {
+		t.Fatalf("got %g, want %g", out[prev].Data[7], v)
+	}
+}
