@@ -26,6 +26,15 @@ var opsElementwise = map[string]opSpec{
 	"Abs":         {build: buildUnary(unaryAbs)},
 	"Reciprocal":  {build: buildUnary(unaryReciprocal)},
 	"Clip":        {build: buildClip},
+	"Log":         {build: buildUnary(unaryLog)},
+	"Elu":         {build: buildUnary(unaryElu)},
+	"Selu":        {build: buildUnary(unarySelu)},
+	"Softplus":    {build: buildUnary(unarySoftplus)},
+	"Softsign":    {build: buildUnary(unarySoftsign)},
+	"Floor":       {build: buildUnary(unaryFloor)},
+	"Ceil":        {build: buildUnary(unaryCeil)},
+	"Round":       {build: buildUnary(unaryRound)},
+	"Erf":         {build: buildUnary(unaryErf)},
 }
 
 // binOp names a broadcasting binary operator.
@@ -567,6 +576,50 @@ var (
 	unaryReciprocal = unaryDef{apply: func(_ attrs, dst, src []float32) {
 		for k, v := range src[:len(dst)] {
 			dst[k] = 1 / v
+		}
+	}}
+)
+
+// float64Unary returns an activation computing f in float64.
+func float64Unary(f func(float64) float64) unaryDef {
+	return unaryDef{apply: func(_ attrs, dst, src []float32) {
+		for k, v := range src[:len(dst)] {
+			dst[k] = float32(f(float64(v)))
+		}
+	}}
+}
+
+var (
+	unaryLog   = float64Unary(math.Log)
+	unaryFloor = float64Unary(math.Floor)
+	unaryCeil  = float64Unary(math.Ceil)
+	unaryRound = float64Unary(math.RoundToEven) // ONNX Round: halves to even
+	unaryErf   = float64Unary(math.Erf)
+	// Softplus is log(1+e^v), written so that large v does not overflow.
+	unarySoftplus = float64Unary(func(v float64) float64 {
+		if v > 0 {
+			return v + math.Log1p(math.Exp(-v))
+		}
+		return math.Log1p(math.Exp(v))
+	})
+	unarySoftsign = float64Unary(func(v float64) float64 { return v / (1 + math.Abs(v)) })
+	unaryElu      = unaryDef{apply: func(a attrs, dst, src []float32) {
+		alpha := float64(a.float("alpha", 1))
+		for k, v := range src[:len(dst)] {
+			if v < 0 {
+				v = float32(alpha * math.Expm1(float64(v)))
+			}
+			dst[k] = v
+		}
+	}}
+	unarySelu = unaryDef{apply: func(a attrs, dst, src []float32) {
+		alpha := float64(a.float("alpha", 1.67326319217681884765625))
+		gamma := a.float("gamma", 1.05070102214813232421875)
+		for k, v := range src[:len(dst)] {
+			if v <= 0 {
+				v = float32(alpha * math.Expm1(float64(v)))
+			}
+			dst[k] = gamma * v
 		}
 	}}
 )

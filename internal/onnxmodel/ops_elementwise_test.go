@@ -194,6 +194,31 @@ func naiveUnary(op string, a attrs, x float64) float64 {
 		return math.Abs(x)
 	case "Reciprocal":
 		return 1 / x
+	case "Log":
+		return math.Log(x)
+	case "Elu":
+		if x < 0 {
+			return float64(a.float("alpha", 1)) * (math.Exp(x) - 1)
+		}
+		return x
+	case "Selu":
+		g := 1.0507009873554804934193349852946
+		if x <= 0 {
+			return g * 1.6732632423543772848170429916717 * (math.Exp(x) - 1)
+		}
+		return g * x
+	case "Softplus":
+		return math.Log(1 + math.Exp(x))
+	case "Softsign":
+		return x / (1 + math.Abs(x))
+	case "Floor":
+		return math.Floor(x)
+	case "Ceil":
+		return math.Ceil(x)
+	case "Round":
+		return math.RoundToEven(x)
+	case "Erf":
+		return math.Erf(x)
 	}
 	panic("unknown op " + op)
 }
@@ -217,6 +242,16 @@ func TestUnary(t *testing.T) {
 		{"Neg", nil},
 		{"Abs", nil},
 		{"Reciprocal", nil},
+		{"Log", nil},
+		{"Elu", nil},
+		{"Elu", mkAttrs(aFloat("alpha", 0.5))},
+		{"Selu", nil},
+		{"Softplus", nil},
+		{"Softsign", nil},
+		{"Floor", nil},
+		{"Ceil", nil},
+		{"Round", nil},
+		{"Erf", nil},
 	}
 	for _, tc := range tests {
 		for _, shape := range [][]int{{3, 4, 5}, {2, 200, 100}, nil} {
