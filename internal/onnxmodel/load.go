@@ -38,6 +38,12 @@ func (n *node) label() string {
 // buildGraph converts a decoded model into a graph and checks everything
 // that does not need shapes: versions, domains, operators, names.
 func buildGraph(pm *onnxpb.Model) (*graph, error) {
+	if pm.Graph == nil {
+		return nil, invalidf("model has no graph")
+	}
+	if pm.IRVersion <= 0 {
+		return nil, invalidf("model has no IR version")
+	}
 	if pm.IRVersion < 3 {
 		return nil, notSupportedf("IR version %d (need >= 3)", pm.IRVersion)
 	}
@@ -54,9 +60,6 @@ func buildGraph(pm *onnxpb.Model) (*graph, error) {
 		return nil, notSupportedf("opset version %d (supported %d..%d)", g.opset, minOpset, maxOpset)
 	}
 	pg := pm.Graph
-	if pg == nil {
-		return nil, invalidf("model has no graph")
-	}
 	for _, t := range pg.Initializer {
 		if t == nil || t.Name == "" {
 			return nil, invalidf("initializer without a name")
