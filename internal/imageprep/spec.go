@@ -30,8 +30,9 @@ var ErrInvalidSpec = errors.New("imageprep: invalid spec")
 // which case it is first enlarged so that the shorter side equals
 // InputSize. Each value of the tensor is (v*Scale - Mean[c]) / Std[c],
 // where v in 0..255 is the pixel's straight (not alpha-premultiplied)
-// colour; c counts channels in ChannelOrder, so for "BGR" Mean[0] is the
-// mean of the blue channel.
+// colour with alpha dropped, as PIL's convert("RGB") does; c counts
+// channels in ChannelOrder, so for "BGR" Mean[0] is the mean of the blue
+// channel. *image.YCbCr is converted as color.YCbCrToRGB converts it.
 type Spec struct {
 	InputSize    int
 	Resize       int
