@@ -3,8 +3,9 @@
 // cached embeddings), merges them with the model's stored dataset, trains a
 // head, and saves and activates the new version.
 //
-// Service.Submit does the synchronous part, so that the HTTP layer can
-// answer 400 before queueing: the model name, the hyperparameters, every
+// Service is the jobs.Runner of the job queue: its Prepare method does the
+// synchronous part inside jobs.Manager.Submit, so that the HTTP layer can
+// answer 400 before anything is queued: the model name, the hyperparameters, every
 // file (decoded once; all invalid files are reported together in an
 // *InvalidFilesError) and the number of classes of the final training set,
 // that is the upload merged with the stored dataset unless Replace is set.

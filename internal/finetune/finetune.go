@@ -32,11 +32,6 @@ type Store interface {
 	Activate(name string, version int) error
 }
 
-// Queue accepts jobs; *jobs.Manager implements it.
-type Queue interface {
-	Submit(ctx context.Context, s jobs.Spec) (jobs.Job, error)
-}
-
 // Observer counts uploaded images whose embedding was computed by the
 // backbone or reused from the cache; *metrics.Metrics implements it.
 type Observer interface {
@@ -52,10 +47,9 @@ const (
 	DefaultFlushEvery = 256
 )
 
-// Options configures New. Store, Jobs and Embedder are required.
+// Options configures New. Store and Embedder are required.
 type Options struct {
 	Store    Store
-	Jobs     Queue
 	Embedder Embedder
 	// Decode checks an uploaded image up front; nil means imageprep.Decode
 	// with MaxPixels.
@@ -77,7 +71,8 @@ type Options struct {
 	Logger     *slog.Logger
 }
 
-// Service validates fine-tune requests and runs them as jobs.
+// Service validates fine-tune requests and runs them as jobs: it is the
+// jobs.Runner of a jobs.Manager.
 type Service struct {
 	o   Options
 	log *slog.Logger
@@ -86,8 +81,8 @@ type Service struct {
 // New returns a Service. It returns an error if a required option is
 // missing.
 func New(o Options) (*Service, error) {
-	if o.Store == nil || o.Jobs == nil || o.Embedder == nil {
-		return nil, errors.New("finetune: Store, Jobs and Embedder are required")
+	if o.Store == nil || o.Embedder == nil {
+		return nil, errors.New("finetune: Store and Embedder are required")
 	}
 	if o.EmbedBatch < 0 || o.FlushEvery < 0 || o.MaxPixels < 0 {
 		return nil, errors.New("finetune: negative option")
@@ -115,17 +110,7 @@ func New(o Options) (*Service, error) {
 	return s, nil
 }
 
-// Request is one fine-tune request.
-type Request struct {
-	// Model names the head to train (see store.ValidateName).
-	Model    string
-	Examples []dataset.Example
-	// Hyper holds the hyperparameters; the zero value means
-	// head.DefaultHyper().
-	Hyper head.Hyper
-	// Replace discards the model's stored dataset instead of adding to it.
-	Replace bool
-}
+var _ jobs.Runner = (*Service)(nil)
 
 // upload is one distinct uploaded image.
 type upload struct {
@@ -133,51 +118,42 @@ type upload struct {
 	ex  dataset.Example
 }
 
-// Submit validates req and queues its job. It returns, without queueing:
-// an error wrapping store.ErrInvalidName or store.ErrReservedName for a
-// bad model name, head.ErrInvalidHyper for bad hyperparameters,
-// dataset.ErrNoExamples for an empty upload, an *InvalidFilesError naming
-// every file that is not a valid image, has a bad label, or repeats an
-// image under another label, and dataset.ErrTooFewClasses when the final
-// training set has fewer than two classes. Errors of the queue (such as
-// jobs.ErrQueueFull) are returned as they are.
-func (s *Service) Submit(ctx context.Context, req Request) (jobs.Job, error) {
-	spec, err := s.Prepare(ctx, req)
+// Prepare validates a fine-tune request and returns the job to queue; a
+// jobs.Manager calls it synchronously in Submit. A zero spec.Hyper means
+// head.DefaultHyper(). It returns an error wrapping store.ErrInvalidName
+// or store.ErrReservedName for a bad model name, head.ErrInvalidHyper for
+// bad hyperparameters, dataset.ErrNoExamples for an empty upload, an
+// *InvalidFilesError (matching ErrInvalidFiles) naming every file that is
+// not a valid image, has a bad label, or repeats an image under another
+// label, and dataset.ErrTooFewClasses when the final training set (the
+// upload merged with the stored dataset unless spec.Replace) has fewer
+// than two classes.
+func (s *Service) Prepare(ctx context.Context, spec jobs.Spec) (jobs.Work, error) {
+	if err := store.ValidateName(spec.Model); err != nil {
+		return jobs.Work{}, err
+	}
+	if spec.Hyper == (head.Hyper{}) {
+		spec.Hyper = head.DefaultHyper()
+	}
+	if err := spec.Hyper.Validate(); err != nil {
+		return jobs.Work{}, err
+	}
+	if err := Validate(ctx, spec.Examples, s.o.Decode); err != nil {
+		return jobs.Work{}, err
+	}
+	uploads, err := distinct(spec.Examples)
 	if err != nil {
-		return jobs.Job{}, err
+		return jobs.Work{}, err
 	}
-	return s.o.Jobs.Submit(ctx, spec)
-}
-
-// Prepare does the validation of Submit and returns the job spec without
-// queueing it.
-func (s *Service) Prepare(ctx context.Context, req Request) (jobs.Spec, error) {
-	if err := store.ValidateName(req.Model); err != nil {
-		return jobs.Spec{}, err
-	}
-	if req.Hyper == (head.Hyper{}) {
-		req.Hyper = head.DefaultHyper()
-	}
-	if err := req.Hyper.Validate(); err != nil {
-		return jobs.Spec{}, err
-	}
-	if err := Validate(ctx, req.Examples, s.o.Decode); err != nil {
-		return jobs.Spec{}, err
-	}
-	uploads, err := distinct(req.Examples)
+	_, summary, err := s.merge(spec, uploads)
 	if err != nil {
-		return jobs.Spec{}, err
+		return jobs.Work{}, err
 	}
-	_, summary, err := s.merge(req, uploads)
-	if err != nil {
-		return jobs.Spec{}, err
-	}
-	return jobs.Spec{
-		Model:   req.Model,
-		Hyper:   req.Hyper,
+	return jobs.Work{
+		Hyper:   spec.Hyper,
 		Dataset: summary,
 		Run: func(ctx context.Context, r jobs.Reporter) (jobs.Result, error) {
-			return s.run(ctx, r, req, uploads)
+			return s.run(ctx, r, spec, uploads)
 		},
 	}, nil
 }
@@ -210,7 +186,7 @@ func distinct(examples []dataset.Example) ([]upload, error) {
 // was built with the current backbone) with the uploads, which override
 // the label of an image already present. It returns dataset.ErrTooFewClasses
 // if fewer than two classes result.
-func (s *Service) merge(req Request, uploads []upload) ([]store.Entry, jobs.DatasetSummary, error) {
+func (s *Service) merge(req jobs.Spec, uploads []upload) ([]store.Entry, jobs.DatasetSummary, error) {
 	backboneID := s.o.Embedder.ID()
 	var entries []store.Entry
 	if !req.Replace {

@@ -167,14 +167,6 @@ func (r *recorder) Dataset(d jobs.DatasetSummary) {
 	r.datasets = append(r.datasets, d)
 }
 
-// noQueue fails the test if anything is queued.
-type noQueue struct{ tb testing.TB }
-
-func (q noQueue) Submit(ctx context.Context, s jobs.Spec) (jobs.Job, error) {
-	q.tb.Errorf("job queued for %q", s.Model)
-	return jobs.Job{}, errors.New("unexpected")
-}
-
 type fixture struct {
 	store *store.Store
 	emb   *fakeEmbedder
@@ -193,9 +185,6 @@ func newFixture(tb testing.TB, dir string, o Options) *fixture {
 		f.emb = e
 	}
 	o.Store, o.Embedder, o.Observer = st, f.emb, f.obs
-	if o.Jobs == nil {
-		o.Jobs = noQueue{tb}
-	}
 	if o.Train == nil {
 		o.Train = quickTrain
 	}
@@ -219,17 +208,17 @@ func quickTrain(ctx context.Context, x [][]float32, y []int, labels []string, h 
 }
 
 // runJob prepares req and runs its job body inline.
-func (f *fixture) runJob(tb testing.TB, req Request) (jobs.Result, *recorder, error) {
+func (f *fixture) runJob(tb testing.TB, req jobs.Spec) (jobs.Result, *recorder, error) {
 	tb.Helper()
 	if req.Hyper == (head.Hyper{}) {
 		req.Hyper = quickHyper()
 	}
-	spec, err := f.svc.Prepare(context.Background(), req)
+	work, err := f.svc.Prepare(context.Background(), req)
 	if err != nil {
 		tb.Fatalf("Prepare: %v", err)
 	}
 	rec := &recorder{}
-	res, err := spec.Run(context.Background(), rec)
+	res, err := work.Run(context.Background(), rec)
 	return res, rec, err
 }
 
@@ -246,23 +235,23 @@ func TestPrepareRefusesBadRequests(t *testing.T) {
 		dataset.Example{Label: "dog", Name: "copy.png", Data: good[0].Data})
 	tests := []struct {
 		name     string
-		req      Request
+		req      jobs.Spec
 		want     error
 		badFiles []string
 	}{
-		{"bad model name", Request{Model: "Bad Name", Examples: good}, store.ErrInvalidName, nil},
-		{"reserved model name", Request{Model: "imagenet", Examples: good}, store.ErrReservedName, nil},
-		{"bad hyperparameters", Request{Model: "pets", Examples: good, Hyper: head.Hyper{Epochs: -1, LearningRate: 0.1, BatchSize: 1}}, head.ErrInvalidHyper, nil},
-		{"no images", Request{Model: "pets"}, dataset.ErrNoExamples, nil},
-		{"invalid files all named", Request{Model: "pets", Examples: bad}, ErrInvalidFiles, []string{"notes.txt", "empty.jpg", "x.png", "trunc.png"}},
-		{"one image two labels", Request{Model: "pets", Examples: relabeled}, ErrInvalidFiles, []string{"copy.png"}},
-		{"one class", Request{Model: "pets", Examples: examples(t, 3, 0, "cat")}, dataset.ErrTooFewClasses, nil},
+		{"bad model name", jobs.Spec{Model: "Bad Name", Examples: good}, store.ErrInvalidName, nil},
+		{"reserved model name", jobs.Spec{Model: "imagenet", Examples: good}, store.ErrReservedName, nil},
+		{"bad hyperparameters", jobs.Spec{Model: "pets", Examples: good, Hyper: head.Hyper{Epochs: -1, LearningRate: 0.1, BatchSize: 1}}, head.ErrInvalidHyper, nil},
+		{"no images", jobs.Spec{Model: "pets"}, dataset.ErrNoExamples, nil},
+		{"invalid files all named", jobs.Spec{Model: "pets", Examples: bad}, ErrInvalidFiles, []string{"notes.txt", "empty.jpg", "x.png", "trunc.png"}},
+		{"one image two labels", jobs.Spec{Model: "pets", Examples: relabeled}, ErrInvalidFiles, []string{"copy.png"}},
+		{"one class", jobs.Spec{Model: "pets", Examples: examples(t, 3, 0, "cat")}, dataset.ErrTooFewClasses, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := f.svc.Submit(context.Background(), tt.req)
+			_, err := f.svc.Prepare(context.Background(), tt.req)
 			if !errors.Is(err, tt.want) {
-				t.Fatalf("Submit = %v, want %v", err, tt.want)
+				t.Fatalf("Prepare = %v, want %v", err, tt.want)
 			}
 			if tt.badFiles == nil {
 				return
@@ -290,7 +279,7 @@ func TestPrepareRefusesBadRequests(t *testing.T) {
 
 func TestJobPhasesAndResult(t *testing.T) {
 	f := newFixture(t, t.TempDir(), Options{})
-	res, rec, err := f.runJob(t, Request{Model: "pets", Examples: examples(t, 4, 0, "cat", "dog")})
+	res, rec, err := f.runJob(t, jobs.Spec{Model: "pets", Examples: examples(t, 4, 0, "cat", "dog")})
 	if err != nil {
 		t.Fatalf("job: %v", err)
 	}
@@ -336,7 +325,7 @@ func TestEmbeddingCacheReuse(t *testing.T) {
 	dir := t.TempDir()
 	f := newFixture(t, dir, Options{})
 	first := examples(t, 2, 0, "cat", "dog")
-	if _, _, err := f.runJob(t, Request{Model: "pets", Examples: first}); err != nil {
+	if _, _, err := f.runJob(t, jobs.Spec{Model: "pets", Examples: first}); err != nil {
 		t.Fatal(err)
 	}
 	if c, r := f.obs.take(); c != 4 || r != 0 {
@@ -346,7 +335,7 @@ func TestEmbeddingCacheReuse(t *testing.T) {
 	// restart: the cache is global and on disk.
 	f = newFixture(t, dir, Options{})
 	mixed := append(first[:2:2], examples(t, 1, 10, "cat", "dog")...)
-	if _, _, err := f.runJob(t, Request{Model: "other", Examples: mixed}); err != nil {
+	if _, _, err := f.runJob(t, jobs.Spec{Model: "other", Examples: mixed}); err != nil {
 		t.Fatal(err)
 	}
 	if c, r := f.obs.take(); c != 2 || r != 2 || f.emb.embedded() != 2 {
@@ -354,7 +343,7 @@ func TestEmbeddingCacheReuse(t *testing.T) {
 	}
 	// A different backbone never reuses those embeddings.
 	g := newFixture(t, dir, Options{Embedder: &fakeEmbedder{id: "backbone-b"}})
-	if _, _, err := g.runJob(t, Request{Model: "third", Examples: first}); err != nil {
+	if _, _, err := g.runJob(t, jobs.Spec{Model: "third", Examples: first}); err != nil {
 		t.Fatal(err)
 	}
 	if c, r := g.obs.take(); c != 4 || r != 0 {
@@ -365,11 +354,11 @@ func TestEmbeddingCacheReuse(t *testing.T) {
 func TestMergeAndReplace(t *testing.T) {
 	f := newFixture(t, t.TempDir(), Options{})
 	catdog := examples(t, 2, 0, "cat", "dog")
-	if _, _, err := f.runJob(t, Request{Model: "pets", Examples: catdog}); err != nil {
+	if _, _, err := f.runJob(t, jobs.Spec{Model: "pets", Examples: catdog}); err != nil {
 		t.Fatal(err)
 	}
 	// One class alone is fine when merged with the stored two.
-	res, rec, err := f.runJob(t, Request{Model: "pets", Examples: examples(t, 2, 0, "fish")})
+	res, rec, err := f.runJob(t, jobs.Spec{Model: "pets", Examples: examples(t, 2, 0, "fish")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,7 +371,7 @@ func TestMergeAndReplace(t *testing.T) {
 	}
 	// Re-uploading an image under another label moves it.
 	moved := dataset.Example{Label: "fish", Name: "was-a-cat.png", Data: catdog[0].Data}
-	_, rec, err = f.runJob(t, Request{Model: "pets", Examples: []dataset.Example{moved}})
+	_, rec, err = f.runJob(t, jobs.Spec{Model: "pets", Examples: []dataset.Example{moved}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,12 +379,12 @@ func TestMergeAndReplace(t *testing.T) {
 		t.Fatalf("relabel summary = %+v", d)
 	}
 	// Replace starts over: a single class is refused up front...
-	_, err = f.svc.Prepare(context.Background(), Request{Model: "pets", Hyper: quickHyper(), Replace: true, Examples: examples(t, 2, 5, "fish")})
+	_, err = f.svc.Prepare(context.Background(), jobs.Spec{Model: "pets", Hyper: quickHyper(), Replace: true, Examples: examples(t, 2, 5, "fish")})
 	if !errors.Is(err, dataset.ErrTooFewClasses) {
 		t.Fatalf("replace with one class = %v, want ErrTooFewClasses", err)
 	}
 	// ...and two new classes make a model of just those.
-	_, rec, err = f.runJob(t, Request{Model: "pets", Replace: true, Examples: examples(t, 2, 5, "fish", "bird")})
+	_, rec, err = f.runJob(t, jobs.Spec{Model: "pets", Replace: true, Examples: examples(t, 2, 5, "fish", "bird")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,15 +397,15 @@ func TestMergeAndReplace(t *testing.T) {
 func TestBackboneChangeDropsStoredDataset(t *testing.T) {
 	dir := t.TempDir()
 	f := newFixture(t, dir, Options{})
-	if _, _, err := f.runJob(t, Request{Model: "pets", Examples: examples(t, 2, 0, "cat", "dog")}); err != nil {
+	if _, _, err := f.runJob(t, jobs.Spec{Model: "pets", Examples: examples(t, 2, 0, "cat", "dog")}); err != nil {
 		t.Fatal(err)
 	}
 	g := newFixture(t, dir, Options{Embedder: &fakeEmbedder{id: "backbone-b"}})
-	_, err := g.svc.Prepare(context.Background(), Request{Model: "pets", Hyper: quickHyper(), Examples: examples(t, 2, 5, "fish")})
+	_, err := g.svc.Prepare(context.Background(), jobs.Spec{Model: "pets", Hyper: quickHyper(), Examples: examples(t, 2, 5, "fish")})
 	if !errors.Is(err, dataset.ErrTooFewClasses) {
 		t.Fatalf("Prepare = %v, want ErrTooFewClasses (stored set of another backbone is not reused)", err)
 	}
-	_, rec, err := g.runJob(t, Request{Model: "pets", Examples: examples(t, 2, 5, "fish", "bird")})
+	_, rec, err := g.runJob(t, jobs.Spec{Model: "pets", Examples: examples(t, 2, 5, "fish", "bird")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,14 +422,14 @@ func TestCancelDuringEmbeddingKeepsWork(t *testing.T) {
 	dir := t.TempDir()
 	emb := &fakeEmbedder{id: "backbone-a", block: true, after: 3}
 	f := newFixture(t, dir, Options{Embedder: emb, FlushEvery: 100})
-	spec, err := f.svc.Prepare(context.Background(), Request{Model: "pets", Hyper: quickHyper(), Examples: examples(t, 3, 0, "cat", "dog")})
+	work, err := f.svc.Prepare(context.Background(), jobs.Spec{Model: "pets", Hyper: quickHyper(), Examples: examples(t, 3, 0, "cat", "dog")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	rec := &recorder{}
-	go func() { _, err := spec.Run(ctx, rec); errc <- err }()
+	go func() { _, err := work.Run(ctx, rec); errc <- err }()
 	for emb.embedded() < 3 {
 		time.Sleep(time.Millisecond)
 	}
@@ -461,7 +450,7 @@ func TestCancelDuringEmbeddingKeepsWork(t *testing.T) {
 	}
 	// The 3 embeddings computed before the cancel are reused.
 	g := newFixture(t, dir, Options{})
-	if _, _, err := g.runJob(t, Request{Model: "pets", Examples: examples(t, 3, 0, "cat", "dog")}); err != nil {
+	if _, _, err := g.runJob(t, jobs.Spec{Model: "pets", Examples: examples(t, 3, 0, "cat", "dog")}); err != nil {
 		t.Fatal(err)
 	}
 	if c, r := g.obs.take(); c != 3 || r != 3 {
@@ -478,14 +467,14 @@ func TestCancelDuringTrainingSavesNothing(t *testing.T) {
 		return nil, nil, ctx.Err()
 	}
 	f := newFixture(t, t.TempDir(), Options{Train: train})
-	spec, err := f.svc.Prepare(context.Background(), Request{Model: "pets", Hyper: quickHyper(), Examples: examples(t, 2, 0, "cat", "dog")})
+	work, err := f.svc.Prepare(context.Background(), jobs.Spec{Model: "pets", Hyper: quickHyper(), Examples: examples(t, 2, 0, "cat", "dog")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	rec := &recorder{}
-	go func() { _, err := spec.Run(ctx, rec); errc <- err }()
+	go func() { _, err := work.Run(ctx, rec); errc <- err }()
 	<-started
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
@@ -509,16 +498,19 @@ func TestWithJobManager(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := jobs.New(jobs.Options{Store: st})
+	svc, err := New(Options{Store: st, Embedder: &fakeEmbedder{id: "backbone-a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := jobs.New(jobs.Options{Store: st, Runner: svc})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer m.Close(context.Background())
-	svc, err := New(Options{Store: st, Jobs: m, Embedder: &fakeEmbedder{id: "backbone-a"}})
-	if err != nil {
-		t.Fatal(err)
+	if _, err := m.Submit(context.Background(), jobs.Spec{Model: "pets", Examples: examples(t, 3, 0, "cat")}); !errors.Is(err, dataset.ErrTooFewClasses) {
+		t.Fatalf("Submit of one class = %v, want ErrTooFewClasses", err)
 	}
-	j, err := svc.Submit(context.Background(), Request{Model: "pets", Hyper: quickHyper(), Examples: examples(t, 3, 0, "cat", "dog")})
+	j, err := m.Submit(context.Background(), jobs.Spec{Model: "pets", Hyper: quickHyper(), Examples: examples(t, 3, 0, "cat", "dog")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ const (
 )
 
 // run is the body of a job.
-func (s *Service) run(ctx context.Context, r jobs.Reporter, req Request, uploads []upload) (jobs.Result, error) {
+func (s *Service) run(ctx context.Context, r jobs.Reporter, req jobs.Spec, uploads []upload) (jobs.Result, error) {
 	// The stored dataset may have changed since Submit: merge again.
 	entries, summary, err := s.merge(req, uploads)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tlserve/tlserve/internal/dataset"
 	"github.com/tlserve/tlserve/internal/head"
 )
 
@@ -125,12 +126,32 @@ type Reporter interface {
 // whatever error it returns. A nil error means success.
 type RunFunc func(ctx context.Context, r Reporter) (Result, error)
 
-// Spec describes a job to submit.
+// Spec is a fine-tune request as submitted.
 type Spec struct {
-	Model   string
-	Hyper   head.Hyper
+	// Model names the head to train.
+	Model string
+	// Examples are the uploaded labeled images.
+	Examples []dataset.Example
+	Hyper    head.Hyper
+	// Replace discards the model's stored dataset instead of adding to
+	// it.
+	Replace bool
+}
+
+// Work is a validated job, ready to queue.
+type Work struct {
+	// Hyper is the hyperparameters the job will use.
+	Hyper head.Hyper
+	// Dataset summarises the training set as validated.
 	Dataset DatasetSummary
 	Run     RunFunc
+}
+
+// Runner turns a Spec into Work; *finetune.Service implements it. Prepare
+// runs synchronously in Submit, so that bad requests are refused before
+// they are queued; its errors are returned by Submit unchanged.
+type Runner interface {
+	Prepare(ctx context.Context, s Spec) (Work, error)
 }
 
 // Store persists job records; *store.Store implements it.
@@ -155,9 +176,12 @@ const (
 	DefaultKeepFinished = 100
 )
 
-// Options configures New. The zero value is valid: records kept in memory
-// only, DefaultQueueSize, DefaultKeepFinished, no timeout.
+// Options configures New. Runner is required; for the other fields the
+// zero value means: records kept in memory only, DefaultQueueSize,
+// DefaultKeepFinished, no timeout.
 type Options struct {
+	// Runner validates and runs jobs.
+	Runner Runner
 	// Store persists records; nil keeps them in memory only.
 	Store Store
 	// QueueSize bounds the number of jobs waiting to run.
@@ -204,6 +228,9 @@ type Manager struct {
 // running by a previous process are marked failed with an interrupted
 // reason. It returns an error if the stored records cannot be read.
 func New(o Options) (*Manager, error) {
+	if o.Runner == nil {
+		return nil, errors.New("jobs: Options.Runner is required")
+	}
 	if o.QueueSize < 0 || o.KeepFinished < 0 || o.Timeout < 0 {
 		return nil, errors.New("jobs: negative option")
 	}
@@ -281,31 +308,34 @@ func (m *Manager) newID() string {
 	return fmt.Sprintf("%012x%s", ms, hex.EncodeToString(r[:]))
 }
 
-// Submit queues a job and returns its record. It returns ErrQueueFull when
-// the queue is full and ErrClosed after Close; nothing is recorded then.
+// Submit validates s with the Runner, queues the job and returns its
+// record. It returns the Runner's error for an invalid request,
+// ErrQueueFull when the queue is full and ErrClosed after Close; nothing
+// is recorded then. The queue is checked before and after validation,
+// which can take a while for a large upload.
 func (m *Manager) Submit(ctx context.Context, s Spec) (Job, error) {
-	if s.Run == nil || s.Model == "" {
-		return Job{}, errors.New("jobs: spec needs a model and a run function")
-	}
-	if err := ctx.Err(); err != nil {
+	if err := m.admit(); err != nil {
 		return Job{}, err
 	}
+	w, err := m.o.Runner.Prepare(ctx, s)
+	if err != nil {
+		return Job{}, err
+	}
+	if w.Run == nil {
+		return Job{}, errors.New("jobs: runner returned no run function")
+	}
 	m.mu.Lock()
-	if m.closed {
+	if err := m.admitLocked(); err != nil {
 		m.mu.Unlock()
-		return Job{}, ErrClosed
+		return Job{}, err
 	}
-	if len(m.queue) >= m.o.QueueSize {
-		m.mu.Unlock()
-		return Job{}, fmt.Errorf("%w: %d jobs waiting", ErrQueueFull, len(m.queue))
-	}
-	e := &entry{run: s.Run, job: Job{
+	e := &entry{run: w.Run, job: Job{
 		ID:        m.newID(),
 		Model:     s.Model,
 		Status:    Queued,
 		CreatedAt: m.o.Now().UTC(),
-		Hyper:     s.Hyper,
-		Dataset:   s.Dataset,
+		Hyper:     w.Hyper,
+		Dataset:   w.Dataset,
 		History:   []head.EpochMetrics{},
 	}}
 	m.jobs[e.job.ID] = e
@@ -320,6 +350,23 @@ func (m *Manager) Submit(ctx context.Context, s Spec) (Job, error) {
 	m.mu.Unlock()
 	m.persist(e, snap)
 	return snap.Job, nil
+}
+
+func (m *Manager) admit() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.admitLocked()
+}
+
+// admitLocked reports whether a job can be queued. m.mu must be held.
+func (m *Manager) admitLocked() error {
+	if m.closed {
+		return ErrClosed
+	}
+	if len(m.queue) >= m.o.QueueSize {
+		return fmt.Errorf("%w: %d jobs waiting", ErrQueueFull, len(m.queue))
+	}
+	return nil
 }
 
 // Get returns the record of job id, or ErrNotFound.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tlserve/tlserve/internal/dataset"
 	"github.com/tlserve/tlserve/internal/head"
 )
 
@@ -94,8 +95,49 @@ func (o *fakeObserver) count(status string) int {
 	return o.statuses[status]
 }
 
+// fakeRunner prepares jobs whose run function was registered under their
+// model name; a spec whose model is "invalid" is refused.
+type fakeRunner struct {
+	mu   sync.Mutex
+	n    int
+	runs map[string]RunFunc
+}
+
+var _ Runner = (*fakeRunner)(nil)
+
+var errInvalidSpec = errors.New("invalid spec")
+
+func (r *fakeRunner) Prepare(ctx context.Context, s Spec) (Work, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	run, ok := r.runs[s.Model]
+	if !ok {
+		return Work{}, fmt.Errorf("%w: model %q", errInvalidSpec, s.Model)
+	}
+	return Work{Hyper: s.Hyper, Dataset: DatasetSummary{Images: len(s.Examples)}, Run: run}, nil
+}
+
+// register returns a fresh model name whose jobs run run.
+func (r *fakeRunner) register(run RunFunc) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.runs == nil {
+		r.runs = make(map[string]RunFunc)
+	}
+	r.n++
+	name := fmt.Sprintf("m%d", r.n)
+	r.runs[name] = run
+	return name
+}
+
+// runnerOf returns the fake runner of a manager made by newManager.
+func runnerOf(m *Manager) *fakeRunner { return m.o.Runner.(*fakeRunner) }
+
 func newManager(tb testing.TB, o Options) *Manager {
 	tb.Helper()
+	if o.Runner == nil {
+		o.Runner = &fakeRunner{}
+	}
 	m, err := New(o)
 	if err != nil {
 		tb.Fatalf("New: %v", err)
@@ -110,9 +152,10 @@ func newManager(tb testing.TB, o Options) *Manager {
 	return m
 }
 
-func submit(tb testing.TB, m *Manager, model string, run RunFunc) Job {
+func submit(tb testing.TB, m *Manager, run RunFunc) Job {
 	tb.Helper()
-	j, err := m.Submit(context.Background(), Spec{Model: model, Hyper: head.Hyper{Epochs: 3}, Run: run})
+	model := runnerOf(m).register(run)
+	j, err := m.Submit(context.Background(), Spec{Model: model, Hyper: head.Hyper{Epochs: 3}})
 	if err != nil {
 		tb.Fatalf("Submit: %v", err)
 	}
@@ -166,14 +209,14 @@ func (b *blocker) run(ctx context.Context, r Reporter) (Result, error) {
 func TestFIFOOrder(t *testing.T) {
 	m := newManager(t, Options{QueueSize: 10})
 	first := newBlocker()
-	submit(t, m, "m", first.run)
+	submit(t, m, first.run)
 	<-first.started
 	var mu sync.Mutex
 	var order []int
 	var ids []string
 	for i := 0; i < 6; i++ {
 		i := i
-		j := submit(t, m, "m", func(ctx context.Context, r Reporter) (Result, error) {
+		j := submit(t, m, func(ctx context.Context, r Reporter) (Result, error) {
 			mu.Lock()
 			order = append(order, i)
 			mu.Unlock()
@@ -194,11 +237,11 @@ func TestQueueFull(t *testing.T) {
 	obs := &fakeObserver{}
 	m := newManager(t, Options{QueueSize: 2, Observer: obs})
 	b := newBlocker()
-	submit(t, m, "m", b.run)
+	submit(t, m, b.run)
 	<-b.started // running jobs do not take queue slots
-	submit(t, m, "m", succeed(1))
-	submit(t, m, "m", succeed(2))
-	_, err := m.Submit(context.Background(), Spec{Model: "m", Run: succeed(3)})
+	submit(t, m, succeed(1))
+	submit(t, m, succeed(2))
+	_, err := m.Submit(context.Background(), Spec{Model: runnerOf(m).register(succeed(3))})
 	if !errors.Is(err, ErrQueueFull) {
 		t.Fatalf("Submit on a full queue = %v, want ErrQueueFull", err)
 	}
@@ -219,10 +262,10 @@ func TestCancel(t *testing.T) {
 	obs := &fakeObserver{}
 	m := newManager(t, Options{Store: st, Observer: obs})
 	running := newBlocker()
-	rj := submit(t, m, "m", running.run)
+	rj := submit(t, m, running.run)
 	<-running.started
 	called := false
-	qj := submit(t, m, "m", func(ctx context.Context, r Reporter) (Result, error) {
+	qj := submit(t, m, func(ctx context.Context, r Reporter) (Result, error) {
 		called = true
 		return Result{}, nil
 	})
@@ -265,7 +308,7 @@ func TestCancel(t *testing.T) {
 		}
 	})
 	// A later job still runs: the worker survived both cancellations.
-	j := submit(t, m, "m", succeed(7))
+	j := submit(t, m, succeed(7))
 	waitStatus(t, m, j.ID, Succeeded, 5*time.Second)
 	if called {
 		t.Fatal("a job canceled while queued was run")
@@ -297,7 +340,7 @@ func TestFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			obs := &fakeObserver{}
 			m := newManager(t, Options{Timeout: tt.timeout, Observer: obs})
-			j := submit(t, m, "m", tt.run)
+			j := submit(t, m, tt.run)
 			j = waitStatus(t, m, j.ID, Failed, 5*time.Second)
 			if j.Error != tt.want || j.Result != nil {
 				t.Fatalf("error = %q, want %q", j.Error, tt.want)
@@ -314,31 +357,31 @@ func TestSuccessRecord(t *testing.T) {
 	m := newManager(t, Options{Store: st})
 	inRun := make(chan struct{})
 	proceed := make(chan struct{})
+	model := runnerOf(m).register(func(ctx context.Context, r Reporter) (Result, error) {
+		if r.ID() == "" {
+			return Result{}, errors.New("reporter without job id")
+		}
+		r.Dataset(DatasetSummary{Images: 5, New: 3, Classes: map[string]int{"cat": 3, "dog": 2}})
+		for i := 1; i <= 5; i++ {
+			r.Progress("embedding", i, 5)
+		}
+		r.Progress("training", 1, 2)
+		r.Epoch(head.EpochMetrics{Epoch: 1, Loss: 0.9})
+		close(inRun)
+		<-proceed
+		r.Progress("training", 2, 2)
+		r.Epoch(head.EpochMetrics{Epoch: 2, Loss: 0.5})
+		return Result{Version: 4, Metrics: head.Metrics{ValAccuracy: 0.75}}, nil
+	})
 	j, err := m.Submit(context.Background(), Spec{
-		Model:   "pets",
-		Hyper:   head.Hyper{Epochs: 2, LearningRate: 0.1},
-		Dataset: DatasetSummary{Images: 3, New: 3, Classes: map[string]int{"cat": 2, "dog": 1}},
-		Run: func(ctx context.Context, r Reporter) (Result, error) {
-			if r.ID() == "" {
-				return Result{}, errors.New("reporter without job id")
-			}
-			r.Dataset(DatasetSummary{Images: 5, New: 3, Classes: map[string]int{"cat": 3, "dog": 2}})
-			for i := 1; i <= 5; i++ {
-				r.Progress("embedding", i, 5)
-			}
-			r.Progress("training", 1, 2)
-			r.Epoch(head.EpochMetrics{Epoch: 1, Loss: 0.9})
-			close(inRun)
-			<-proceed
-			r.Progress("training", 2, 2)
-			r.Epoch(head.EpochMetrics{Epoch: 2, Loss: 0.5})
-			return Result{Version: 4, Metrics: head.Metrics{ValAccuracy: 0.75}}, nil
-		},
+		Model:    model,
+		Hyper:    head.Hyper{Epochs: 2, LearningRate: 0.1},
+		Examples: make([]dataset.Example, 3),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j.Status != Queued || j.CreatedAt.IsZero() || j.StartedAt != nil {
+	if j.Status != Queued || j.CreatedAt.IsZero() || j.StartedAt != nil || j.Dataset.Images != 3 || j.Hyper.Epochs != 2 {
 		t.Fatalf("submitted job = %+v", j)
 	}
 	<-inRun
@@ -379,14 +422,14 @@ func TestSuccessRecord(t *testing.T) {
 
 func TestRestartMarksInterruptedJobsFailed(t *testing.T) {
 	st := newMemStore()
-	m1, err := New(Options{Store: st, QueueSize: 4})
+	m1, err := New(Options{Store: st, QueueSize: 4, Runner: &fakeRunner{}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := newBlocker()
-	running := submit(t, m1, "m", b.run)
+	running := submit(t, m1, b.run)
 	<-b.started
-	queued := submit(t, m1, "m", succeed(2))
+	queued := submit(t, m1, succeed(2))
 	// m1 is abandoned without Close, as if the process died.
 
 	m2 := newManager(t, Options{Store: st})
@@ -409,7 +452,7 @@ func TestRestartMarksInterruptedJobsFailed(t *testing.T) {
 		t.Fatalf("reason text changed: %q", ReasonInterruptedRunning)
 	}
 	// New ids keep sorting after the recovered ones.
-	j := submit(t, m2, "m", succeed(1))
+	j := submit(t, m2, succeed(1))
 	if j.ID <= queued.ID {
 		t.Fatalf("new id %s sorts before old %s", j.ID, queued.ID)
 	}
@@ -419,14 +462,14 @@ func TestRestartMarksInterruptedJobsFailed(t *testing.T) {
 
 func TestClose(t *testing.T) {
 	st := newMemStore()
-	m, err := New(Options{Store: st})
+	m, err := New(Options{Store: st, Runner: &fakeRunner{}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := newBlocker()
-	running := submit(t, m, "m", b.run)
+	running := submit(t, m, b.run)
 	<-b.started
-	queued := submit(t, m, "m", succeed(1))
+	queued := submit(t, m, succeed(1))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := m.Close(ctx); err != nil {
@@ -441,7 +484,7 @@ func TestClose(t *testing.T) {
 			t.Fatalf("not persisted: %+v", rec)
 		}
 	}
-	if _, err := m.Submit(context.Background(), Spec{Model: "m", Run: succeed(1)}); !errors.Is(err, ErrClosed) {
+	if _, err := m.Submit(context.Background(), Spec{Model: runnerOf(m).register(succeed(1))}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Submit after Close = %v", err)
 	}
 	if err := m.Close(ctx); err != nil {
@@ -450,11 +493,11 @@ func TestClose(t *testing.T) {
 }
 
 func TestCloseTimesOutOnStuckJob(t *testing.T) {
-	m, _ := New(Options{})
+	m, _ := New(Options{Runner: &fakeRunner{}})
 	stuck := make(chan struct{})
 	defer close(stuck)
 	started := make(chan struct{})
-	submit(t, m, "m", func(ctx context.Context, r Reporter) (Result, error) {
+	submit(t, m, func(ctx context.Context, r Reporter) (Result, error) {
 		close(started)
 		<-stuck // ignores ctx
 		return Result{}, nil
@@ -472,7 +515,7 @@ func TestKeepFinished(t *testing.T) {
 	m := newManager(t, Options{Store: st, KeepFinished: 3})
 	var ids []string
 	for i := 0; i < 6; i++ {
-		j := submit(t, m, "m", succeed(i))
+		j := submit(t, m, succeed(i))
 		waitStatus(t, m, j.ID, Succeeded, 5*time.Second)
 		ids = append(ids, j.ID)
 	}
@@ -493,12 +536,12 @@ func TestIDs(t *testing.T) {
 	fixed := time.Unix(1_700_000_000, 0)
 	m := newManager(t, Options{Now: func() time.Time { return fixed }, QueueSize: 100})
 	b := newBlocker()
-	submit(t, m, "m", b.run)
+	submit(t, m, b.run)
 	<-b.started
 	prev := ""
 	seen := map[string]bool{}
 	for i := 0; i < 50; i++ {
-		j := submit(t, m, "m", succeed(1))
+		j := submit(t, m, succeed(1))
 		if len(j.ID) != 28 || j.ID <= prev || seen[j.ID[12:]] {
 			t.Fatalf("id %q after %q", j.ID, prev)
 		}
@@ -510,6 +553,11 @@ func TestIDs(t *testing.T) {
 
 func TestConcurrentUse(t *testing.T) {
 	m := newManager(t, Options{Store: newMemStore(), QueueSize: 1000, KeepFinished: 1000})
+	model := runnerOf(m).register(func(ctx context.Context, r Reporter) (Result, error) {
+		r.Progress("embedding", 1, 1)
+		r.Epoch(head.EpochMetrics{Epoch: 1})
+		return Result{Version: 1}, nil
+	})
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var ids []string
@@ -518,11 +566,7 @@ func TestConcurrentUse(t *testing.T) {
 		go func(g int) {
 			defer wg.Done()
 			for i := 0; i < 20; i++ {
-				j, err := m.Submit(context.Background(), Spec{Model: "m", Run: func(ctx context.Context, r Reporter) (Result, error) {
-					r.Progress("embedding", 1, 1)
-					r.Epoch(head.EpochMetrics{Epoch: 1})
-					return Result{Version: 1}, nil
-				}})
+				j, err := m.Submit(context.Background(), Spec{Model: model})
 				if err != nil {
 					t.Error(err)
 					return
@@ -559,5 +603,25 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	if n := len(m.List()); n != 160 {
 		t.Fatalf("List = %d jobs, want 160", n)
+	}
+}
+
+func TestSubmitRefusesInvalidSpec(t *testing.T) {
+	st := newMemStore()
+	m := newManager(t, Options{Store: st})
+	if _, err := m.Submit(context.Background(), Spec{Model: "never-registered"}); !errors.Is(err, errInvalidSpec) {
+		t.Fatalf("Submit = %v, want the runner's error", err)
+	}
+	if n := len(m.List()); n != 0 {
+		t.Fatalf("%d jobs recorded for an invalid spec", n)
+	}
+	if recs, _ := st.JobRecords(); len(recs) != 0 {
+		t.Fatalf("%d records persisted for an invalid spec", len(recs))
+	}
+}
+
+func TestNewNeedsRunner(t *testing.T) {
+	if _, err := New(Options{}); err == nil {
+		t.Fatal("New without a Runner succeeded")
 	}
 }
