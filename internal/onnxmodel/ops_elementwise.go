@@ -208,7 +208,8 @@ func binaryKernel(op binOp, as, bs, out []int) kernel {
 			runSplit(x, arg.outer*arg.mid, arg.inner, binBlocksChunk, arg, ins, outs)
 		}
 	}
-	arg.sa, arg.sb, arg.dims = bcastStrides(as, out), bcastStrides(bs, out), cloneShape(out)
+	dims, st := coalesce(out, bcastStrides(as, out), bcastStrides(bs, out))
+	arg.dims, arg.sa, arg.sb = dims, st[0], st[1]
 	return func(_ *exec, ins, outs []*value) {
 		if n == 0 {
 			return
@@ -366,6 +367,17 @@ func binStrided[T number](op binOp, dst, a, b []T, dims, sa, sb []int, oa, ob in
 	if len(dims) == 1 {
 		n, ia, ib := dims[0], sa[0], sb[0]
 		dst = dst[:n]
+		switch {
+		case ia == 1 && ib == 1:
+			binSame(op, dst, a[oa:oa+n], b[ob:ob+n])
+			return
+		case ia == 1 && ib == 0:
+			binScalar(op, false, dst, a[oa:oa+n], b[ob])
+			return
+		case ia == 0 && ib == 1:
+			binScalar(op, true, dst, b[ob:ob+n], a[oa])
+			return
+		}
 		for k := range dst {
 			dst[k] = scalarOp(op, a[oa], b[ob])
 			oa += ia

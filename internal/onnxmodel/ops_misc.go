@@ -165,3 +165,36 @@ func gatherStrided[T float32 | int64](dst, src []T, dims, step []int, base int) 
 		base += step[0]
 	}
 }
+
+// coalesce simplifies a strided walk over dims, where strides[k][d] is the
+// step of operand k along dimension d: it drops dimensions of size 1 and
+// merges neighbours that every operand walks contiguously, so the innermost
+// loops run longer. It returns new slices.
+func coalesce(dims []int, strides ...[]int) ([]int, [][]int) {
+	var od []int
+	os := make([][]int, len(strides))
+	for d, n := range dims {
+		if n == 1 {
+			continue
+		}
+		last := len(od) - 1
+		merge := last >= 0
+		for k, st := range strides {
+			if merge && os[k][last] != st[d]*n {
+				merge = false
+			}
+		}
+		if merge {
+			od[last] *= n
+			for k, st := range strides {
+				os[k][last] = st[d]
+			}
+			continue
+		}
+		od = append(od, n)
+		for k, st := range strides {
+			os[k] = append(os[k], st[d])
+		}
+	}
+	return od, os
+}

@@ -316,3 +316,26 @@ func TestKernelsDoNotAllocate(t *testing.T) {
 		})
 	}
 }
+
+func TestCoalesce(t *testing.T) {
+	tests := []struct {
+		dims     []int
+		strides  [][]int
+		wantDims []int
+		wantSt   [][]int
+	}{
+		// [1,C,H,W] + [C,1,1]: H and W merge, the batch 1 drops.
+		{[]int{1, 4, 3, 5}, [][]int{{60, 15, 5, 1}, {0, 1, 0, 0}}, []int{4, 15}, [][]int{{15, 1}, {1, 0}}},
+		// [2,3,4] + [2,1,4]: nothing merges across the broadcast axis.
+		{[]int{2, 3, 4}, [][]int{{12, 4, 1}, {4, 0, 1}}, []int{2, 3, 4}, [][]int{{12, 4, 1}, {4, 0, 1}}},
+		// Everything contiguous collapses to one loop.
+		{[]int{2, 3, 4}, [][]int{{12, 4, 1}}, []int{24}, [][]int{{1}}},
+		{[]int{1, 1}, [][]int{{1, 1}}, nil, [][]int{nil}},
+	}
+	for _, tc := range tests {
+		d, s := coalesce(tc.dims, tc.strides...)
+		if fmt.Sprint(d, s) != fmt.Sprint(tc.wantDims, tc.wantSt) {
+			t.Errorf("coalesce(%v, %v) = %v, %v; want %v, %v", tc.dims, tc.strides, d, s, tc.wantDims, tc.wantSt)
+		}
+	}
+}

@@ -196,7 +196,8 @@ func buildReduce(kind redKind, axesInput int64) builder {
 				k++
 			}
 		}
-		dims := cloneShape(in.shape)
+		dims, st := coalesce(in.shape, stridesOf(in.shape), ost)
+		ost = st[1]
 		outSize := shapeSize(kept)
 		if kind == redLogSumExp {
 			p.reserve(outSize)
