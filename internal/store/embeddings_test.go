@@ -147,3 +147,63 @@ func BenchmarkEmbeddings(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPutEmbeddings writes one segment of n vectors of dimension
+// 2048 (ResNet-50), the cost a job pays for n new images.
+func BenchmarkPutEmbeddings(b *testing.B) {
+	const dim = 2048
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			s := mustOpen(b, b.TempDir())
+			vecs := make([][]float32, n)
+			for i := range vecs {
+				vecs[i] = vec(dim, float32(i))
+			}
+			b.ReportAllocs()
+			b.SetBytes(int64(n * dim * 4))
+			round := 0
+			for b.Loop() {
+				keys := make([]Key, n)
+				for i := range keys {
+					keys[i] = KeyOf([]byte(fmt.Sprint(round, "/", i)))
+				}
+				round++
+				if err := s.PutEmbeddings("bb", keys, vecs); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkOpenIndex measures the first lookup after a restart, which
+// reads the key table of every segment: 10 segments of n vectors.
+func BenchmarkOpenIndex(b *testing.B) {
+	const dim = 2048
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("n=10x%d", n), func(b *testing.B) {
+			dir := b.TempDir()
+			s := mustOpen(b, dir)
+			var probe Key
+			for g := 0; g < 10; g++ {
+				keys := make([]Key, n)
+				vecs := make([][]float32, n)
+				for i := range keys {
+					keys[i] = KeyOf([]byte(fmt.Sprint(g, "/", i)))
+					vecs[i] = vec(dim, float32(i))
+				}
+				probe = keys[0]
+				if err := s.PutEmbeddings("bb", keys, vecs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				s := mustOpen(b, dir)
+				if v, err := s.Embeddings("bb", []Key{probe}); err != nil || v[0] == nil {
+					b.Fatal("probe missing", err)
+				}
+			}
+		})
+	}
+}
