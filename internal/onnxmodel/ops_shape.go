@@ -346,14 +346,15 @@ func buildSlice(p *planCtx, n *node, ins []info) ([]info, kernel, error) {
 	}
 	outs := []info{{dtype: in.dtype, shape: dims}}
 	size := shapeSize(dims)
+	walk, wst := coalesce(dims, step)
 	return outs, func(_ *exec, ins, outs []*value) {
 		if size == 0 {
 			return
 		}
 		if ins[0].dtype == Float32 {
-			gatherStrided(outs[0].f, ins[0].f, dims, step, base)
+			gatherStrided(outs[0].f, ins[0].f, walk, wst[0], base)
 		} else {
-			gatherStrided(outs[0].i, ins[0].i, dims, step, base)
+			gatherStrided(outs[0].i, ins[0].i, walk, wst[0], base)
 		}
 	}, nil
 }
@@ -490,14 +491,15 @@ func buildTranspose(p *planCtx, n *node, ins []info) ([]info, kernel, error) {
 	}
 	size := shapeSize(dims)
 	outs := []info{{dtype: in.dtype, shape: dims}}
+	walk, wst := coalesce(dims, step)
 	return outs, func(_ *exec, ins, outs []*value) {
 		if size == 0 {
 			return
 		}
 		if ins[0].dtype == Float32 {
-			gatherStrided(outs[0].f, ins[0].f, dims, step, 0)
+			gatherStrided(outs[0].f, ins[0].f, walk, wst[0], 0)
 		} else {
-			gatherStrided(outs[0].i, ins[0].i, dims, step, 0)
+			gatherStrided(outs[0].i, ins[0].i, walk, wst[0], 0)
 		}
 	}, nil
 }
