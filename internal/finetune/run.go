@@ -57,12 +57,6 @@ func (s *Service) run(ctx context.Context, r jobs.Reporter, req jobs.Spec, uploa
 	if err := s.o.Store.SaveDataset(req.Model, store.Dataset{BackboneID: backboneID, Entries: entries}); err != nil {
 		return jobs.Result{}, err
 	}
-	val := 0
-	for _, row := range res.Metrics.Confusion {
-		for _, n := range row {
-			val += n
-		}
-	}
 	v := store.VersionInfo{
 		Labels:       labels,
 		Hyper:        req.Hyper,
@@ -70,8 +64,8 @@ func (s *Service) run(ctx context.Context, r jobs.Reporter, req jobs.Spec, uploa
 		History:      res.History,
 		BackboneID:   backboneID,
 		EmbeddingDim: len(x[0]),
-		TrainSize:    len(x) - val,
-		ValSize:      val,
+		TrainSize:    res.Metrics.TrainSize,
+		ValSize:      res.Metrics.ValSize,
 		JobID:        r.ID(),
 	}
 	if n, ok := s.o.Embedder.(interface{ Name() string }); ok {
