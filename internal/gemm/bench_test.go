@@ -95,18 +95,30 @@ func BenchmarkTile(b *testing.B) {
 
 func BenchmarkSgemm(b *testing.B) {
 	benchKernels(b, func(b *testing.B) {
-		for _, s := range [][3]int{{1, 1000, 512}, {8, 1000, 2048}, {64, 64, 64}, {256, 256, 256}} {
-			m, n, k := s[0], s[1], s[2]
-			b.Run(fmt.Sprintf("m=%d/n=%d/k=%d", m, n, k), func(b *testing.B) {
+		sizes := []struct {
+			m, n, k int
+			transB  bool
+		}{
+			{1, 1000, 2048, true}, {8, 1000, 2048, true}, {1, 1000, 2048, false},
+			{64, 64, 64, false}, {256, 256, 256, false}, {256, 256, 256, true},
+		}
+		for _, s := range sizes {
+			m, n, k := s.m, s.n, s.k
+			b.Run(fmt.Sprintf("m=%d/n=%d/k=%d/transB=%v", m, n, k, s.transB), func(b *testing.B) {
 				rng := rand.New(rand.NewPCG(3, 3))
 				a, bm := randSlice(rng, m*k), randSlice(rng, k*n)
+				ldb := n
+				if s.transB {
+					ldb = k
+				}
 				c := make([]float32, m*n)
 				ws := make([]float32, SgemmWorkspaceSize(m, n, k))
 				defer lockThread()()
 				b.ReportAllocs()
+				b.ResetTimer()
 				cpu0 := threadCPU()
 				for range b.N {
-					Sgemm(false, false, m, n, k, 1, a, k, bm, n, 0, c, n, ws)
+					Sgemm(false, s.transB, m, n, k, 1, a, k, bm, ldb, 0, c, n, ws)
 				}
 				reportFlops(b, 2*float64(m)*float64(n)*float64(k)*float64(b.N), cpu0)
 			})

@@ -132,6 +132,15 @@ func WorkspaceSize(k, n int) int {
 	if k <= 0 || n <= 0 {
 		return 0
 	}
+	// Only the last partial panel of B is ever packed by MulPacked.
+	return min(k, kc) * nrMax
+}
+
+// packBSize is the scratch Sgemm needs to pack a transposed B.
+func packBSize(k, n int) int {
+	if k <= 0 || n <= 0 {
+		return 0
+	}
 	return min(k, kc) * roundUp(min(n, nc), nrMax)
 }
 
@@ -141,7 +150,7 @@ func SgemmWorkspaceSize(m, n, k int) int {
 	if m <= 0 || n <= 0 || k <= 0 {
 		return 0
 	}
-	return WorkspaceSize(k, n) + roundUp(m, maxMR)*k
+	return packBSize(k, n) + roundUp(m, maxMR)*k
 }
 
 func roundUp(x, to int) int { return (x + to - 1) / to * to }
@@ -233,7 +242,9 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 			panic("gemm: B slice too short")
 		}
 	}
-	if beta != 1 {
+	empty := k == 0 || alpha == 0
+	// With beta == 0 and a non-empty product the driver overwrites C.
+	if beta != 1 && (beta != 0 || empty) {
 		for i := 0; i < m; i++ {
 			row := c[i*ldc : i*ldc+n]
 			if beta == 0 {
@@ -245,15 +256,19 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 			}
 		}
 	}
-	if k == 0 || alpha == 0 {
+	if empty {
+		return
+	}
+	if transB && !transA && m <= smallM {
+		dotRows(m, n, k, alpha, a, lda, b, ldb, beta != 0, c, ldc)
 		return
 	}
 	kern := impl
-	need := WorkspaceSize(k, n) + roundUp(m, kern.mr)*k
+	wb := packBSize(k, n)
+	need := wb + roundUp(m, kern.mr)*k
 	if len(ws) < need {
 		ws = make([]float32, need)
 	}
-	wb := WorkspaceSize(k, n)
 	pa := &PackedA{m: m, k: k, kern: kern, data: ws[wb : wb+roundUp(m, kern.mr)*k]}
 	packA(pa.data, m, k, a, lda, transA, alpha, kern.mr)
 	run(c, ldc, pa, b, ldb, transB, n, &Epilogue{}, beta != 0, ws[:wb])
@@ -420,12 +435,25 @@ func packB(ws, b []float32, ldb int, trans bool, pc, kcur, jc, ncur, nr int) {
 		w := min(nr, ncur-jr)
 		panel := ws[(jr/nr)*kcur*nr : (jr/nr+1)*kcur*nr]
 		if trans {
-			for kk := 0; kk < kcur; kk++ {
-				dst := panel[kk*nr : kk*nr+nr]
+			// Column j of the panel is a contiguous run of row jc+jr+j of
+			// b. Transposing in strips of 16 k keeps the reads sequential
+			// and the written panel rows few enough to stay in L1 (a plain
+			// gather down columns of b thrashes L1 sets when ldb is a
+			// multiple of 1024 floats).
+			const strip = 16
+			for k0 := 0; k0 < kcur; k0 += strip {
+				k1 := min(k0+strip, kcur)
 				for j := 0; j < w; j++ {
-					dst[j] = b[(jc+jr+j)*ldb+pc+kk]
+					src := b[(jc+jr+j)*ldb+pc+k0 : (jc+jr+j)*ldb+pc+k1]
+					for t, v := range src {
+						panel[(k0+t)*nr+j] = v
+					}
 				}
-				clear(dst[w:])
+				if w < nr {
+					for kk := k0; kk < k1; kk++ {
+						clear(panel[kk*nr+w : kk*nr+nr])
+					}
+				}
 			}
 			continue
 		}

@@ -105,3 +105,5 @@ func tile512x3h(p *tileArgs)
 
 //go:noescape
 func tile512x4h(p *tileArgs)
+
+func dot4(out *[4]float32, a, b0, b1, b2, b3 []float32) { dot4Generic(out, a, b0, b1, b2, b3) }
