@@ -8,7 +8,7 @@ import "testing"
 // -tags ort for the live comparison and -update-resnet.
 const haveORT = false
 
-func ortOutputs(t *testing.T, _ string, _ []float32, _ int) outputs {
+func ortOutputs(t *testing.T, _ string, _ []float32, _, _ int) outputs {
 	t.Helper()
 	t.Fatal("ONNX Runtime needs -tags ort")
 	return outputs{}

@@ -13,10 +13,10 @@ import (
 // haveORT reports that this test binary can run ONNX Runtime.
 const haveORT = true
 
-// ortOutputs runs the first n images of in through ONNX Runtime (2 threads)
-// and returns the embedding and scores outputs. It skips the test when the
-// library is missing.
-func ortOutputs(t *testing.T, path string, in []float32, n int) outputs {
+// ortOutputs runs the first n size x size images of in through ONNX Runtime
+// (2 threads) and returns the embedding and scores outputs. It skips the
+// test when the library is missing.
+func ortOutputs(t *testing.T, path string, in []float32, n, size int) outputs {
 	t.Helper()
 	lib, err := ortrun.FindLibrary(os.Getenv("ORT_LIB"))
 	if err != nil {
@@ -29,7 +29,7 @@ func ortOutputs(t *testing.T, path string, in []float32, n int) outputs {
 	defer s.Close()
 	per := len(in) / goldenBatch
 	out, err := s.Run(map[string]ortrun.Tensor{
-		modelgen.InputName: {Shape: []int64{int64(n), 3, 224, 224}, Data: in[:n*per]},
+		modelgen.InputName: {Shape: []int64{int64(n), 3, int64(size), int64(size)}, Data: in[:n*per]},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,27 +1,29 @@
 package onnxmodel_test
 
-// Golden test of the engine on full-size ResNet50 graphs from
-// internal/modelgen, against outputs ONNX Runtime computed once.
+// Golden test of the engine on ResNet50 graphs from internal/modelgen,
+// against outputs ONNX Runtime computed once.
 //
-// For each variant the test generates the model (seed 0) into a temporary
-// directory, feeds a batch of 4 images of modelgen.Input(seed 1) (uniform in
-// [-√3, √3); image 0 of the batch is also the batch-1 input), and requires
+// For each variant, at full size and small (width 1/8, 64x64 input, 256-wide
+// embedding; only these run under -short), the test generates the model
+// (seed 0) into a temporary directory, feeds a batch of 4 images of
+// modelgen.Input(seed 1) (uniform in [-√3, √3); image 0 of the batch is also
+// the batch-1 input), and requires
 //
 //	max |ours - ref| <= 1e-4 * max |ref|
 //
-// for the embedding (the 2048 pooled features feeding the final Gemm) and the
-// raw "scores" output, at batch 4 and batch 1. Forward passes per variant:
-// Run at batch 4 and at batch 1 (model with the embedding exposed as a graph
+// for the embedding (the pooled features feeding the final Gemm) and the raw
+// "scores" output, at batch 4 and batch 1. Forward passes per model: Run at
+// batch 4 and at batch 1 (the model exposes the embedding as a graph
 // output), Extract at batch 1 (embedding and probabilities).
 //
 // The references live in testdata/golden as .npy files (float32, shapes
-// [4,2048] and [4,1000]) with golden.json recording a fingerprint of the
+// [4,dim] and [4,1000]) with golden.json recording a fingerprint of the
 // generated weights. Regenerate them with ONNX Runtime:
 //
 //	go test -tags ort -run TestResNetGolden ./internal/onnxmodel/ -update-resnet
 //
 // With -tags ort the test also runs ONNX Runtime live on the same file and
-// compares it with the golden files and with the engine.
+// compares it with the golden files.
 
 import (
 	"bytes"
@@ -64,7 +66,27 @@ var goldenVariants = []string{
 	modelgen.VariantV2SoftmaxOpset7,
 }
 
-// goldenMeta is one variant's entry in golden.json.
+// goldenCase is one model with golden files.
+type goldenCase struct {
+	name string // file name prefix
+	o    modelgen.Options
+}
+
+// goldenCases returns the full-size or the small case of every variant.
+func goldenCases(small bool) []goldenCase {
+	var cs []goldenCase
+	for _, v := range goldenVariants {
+		c := goldenCase{name: v, o: modelgen.Options{Variant: v, InputSize: 224, Seed: goldenSeed, ExposeEmbedding: true}}
+		if small {
+			c.name += "-w0.125-s64"
+			c.o.Width, c.o.InputSize = 0.125, 64
+		}
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// goldenMeta is one case's entry in golden.json.
 type goldenMeta struct {
 	Weights    string `json:"weights_sha256"`
 	Seed       uint64 `json:"seed"`
@@ -102,9 +124,9 @@ func weightsFingerprint(t *testing.T, o modelgen.Options) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// goldenInputs returns the batch-4 input.
-func goldenInputs() []float32 {
-	in := make([]float32, goldenBatch*3*224*224)
+// goldenInputs returns the batch-4 input for size x size images.
+func goldenInputs(size int) []float32 {
+	in := make([]float32, goldenBatch*3*size*size)
 	modelgen.Input(in, goldenInput)
 	return in
 }
@@ -153,12 +175,12 @@ func readMeta(t *testing.T) map[string]goldenMeta {
 	return meta
 }
 
-// readGolden reads a variant's golden outputs.
-func readGolden(t *testing.T, variant string) outputs {
+// readGolden reads a case's golden outputs.
+func readGolden(t *testing.T, c goldenCase) outputs {
 	t.Helper()
 	return outputs{
-		emb:    readNPY(t, filepath.Join(goldenDir, variant+".embedding.npy"), goldenBatch, 2048),
-		scores: readNPY(t, filepath.Join(goldenDir, variant+".scores.npy"), goldenBatch, goldenClasses),
+		emb:    readNPY(t, filepath.Join(goldenDir, c.name+".embedding.npy"), goldenBatch, modelgen.EmbeddingDim(c.o)),
+		scores: readNPY(t, filepath.Join(goldenDir, c.name+".scores.npy"), goldenBatch, goldenClasses),
 	}
 }
 
@@ -201,13 +223,13 @@ func checkOutputs(t *testing.T, what string, got, want outputs) {
 	checkClose(t, what+" scores", got.scores, want.scores)
 }
 
-// runEngine runs the engine on the first n images of in with Run, on a model
-// that exposes the embedding.
-func runEngine(t *testing.T, m *onnxmodel.Model, in []float32, n int) outputs {
+// runEngine runs the engine with Run on the first n images of in, on a
+// model that exposes the embedding.
+func runEngine(t *testing.T, m *onnxmodel.Model, in []float32, n, size int) outputs {
 	t.Helper()
 	per := len(in) / goldenBatch
 	out, err := m.Run(context.Background(), map[string]*onnxmodel.Tensor{
-		modelgen.InputName: {Shape: []int{n, 3, 224, 224}, Data: in[:n*per]},
+		modelgen.InputName: {Shape: []int{n, 3, size, size}, Data: in[:n*per]},
 	})
 	if err != nil {
 		t.Fatalf("Run(batch %d): %v", n, err)
@@ -241,63 +263,19 @@ func softmaxRows(x []float32, w int) []float32 {
 }
 
 func TestResNetGolden(t *testing.T) {
-	if testing.Short() {
-		t.Skip("full-size ResNet50 forward passes; run without -short")
-	}
 	if *updateResNet && !haveORT {
 		t.Fatal("-update-resnet needs ONNX Runtime: go test -tags ort -run TestResNetGolden ./internal/onnxmodel/ -update-resnet")
 	}
 	meta := readMeta(t)
-	in := goldenInputs()
-	for _, variant := range goldenVariants {
-		t.Run(variant, func(t *testing.T) {
-			o := modelgen.Options{Variant: variant, Seed: goldenSeed, ExposeEmbedding: true}
-			fp := weightsFingerprint(t, o)
-			path := filepath.Join(t.TempDir(), variant+".onnx")
-			if err := modelgen.WriteFiles(path, o); err != nil {
-				t.Fatal(err)
-			}
-			if *updateResNet {
-				ref := ortOutputs(t, path, in, goldenBatch)
-				writeNPY(t, filepath.Join(goldenDir, variant+".embedding.npy"), ref.emb, goldenBatch, len(ref.emb)/goldenBatch)
-				writeNPY(t, filepath.Join(goldenDir, variant+".scores.npy"), ref.scores, goldenBatch, len(ref.scores)/goldenBatch)
-				meta[variant] = goldenMeta{Weights: fp, Seed: goldenSeed, InputSeed: goldenInput, Batch: goldenBatch, ORTVersion: ortVersion()}
-				return // compare on the next run, without -update-resnet
-			}
-			if got := meta[variant].Weights; got != fp {
-				t.Fatalf("generated weights fingerprint %s, golden.json has %q: the generator changed; "+
-					"regenerate with go test -tags ort -run TestResNetGolden ./internal/onnxmodel/ -update-resnet", fp, got)
-			}
-			ref := readGolden(t, variant)
-			if haveORT {
-				live := ortOutputs(t, path, in, goldenBatch)
-				checkOutputs(t, "live ONNX Runtime vs golden, batch 4", live, ref)
-			}
-
-			m, err := onnxmodel.Load(path, onnxmodel.Options{})
-			if err != nil {
-				t.Fatalf("Load: %v", err)
-			}
-			defer m.Close()
-			if m.EmbeddingDim() != 2048 || m.NumClasses() != goldenClasses {
-				t.Errorf("EmbeddingDim %d NumClasses %d, want 2048 and %d", m.EmbeddingDim(), m.NumClasses(), goldenClasses)
-			}
-			got4 := runEngine(t, m, in, goldenBatch)
-			checkOutputs(t, "engine vs golden, batch 4", got4, ref)
-			got1 := runEngine(t, m, in, 1)
-			checkOutputs(t, "engine vs golden, batch 1", got1, ref.row(0))
-
-			var f onnxmodel.Features
-			if err := m.Extract(context.Background(), &f, in[:len(in)/goldenBatch], 1); err != nil {
-				t.Fatalf("Extract: %v", err)
-			}
-			checkClose(t, "Extract embedding vs golden, batch 1", f.Embedding, ref.row(0).emb)
-			wantProbs := softmaxRows(ref.row(0).scores, goldenClasses)
-			if variant == modelgen.VariantV2SoftmaxOpset7 {
-				wantProbs = ref.row(0).scores // the graph ends in Softmax
-			}
-			checkClose(t, "Extract probabilities vs softmax(golden scores), batch 1", f.Probs, wantProbs)
-		})
+	for _, small := range []bool{true, false} {
+		for _, c := range goldenCases(small) {
+			t.Run(c.name, func(t *testing.T) {
+				if !small && testing.Short() && !*updateResNet {
+					t.Skip("full-size ResNet50 forward passes; run without -short")
+				}
+				testGolden(t, c, meta)
+			})
+		}
 	}
 	if *updateResNet && !t.Failed() {
 		b, err := json.MarshalIndent(meta, "", "  ")
@@ -310,55 +288,118 @@ func TestResNetGolden(t *testing.T) {
 	}
 }
 
+// testGolden checks one case; with -update-resnet it rewrites the case's
+// golden files and entry in meta instead.
+func testGolden(t *testing.T, c goldenCase, meta map[string]goldenMeta) {
+	size := c.o.InputSize
+	in := goldenInputs(size)
+	fp := weightsFingerprint(t, c.o)
+	path := filepath.Join(t.TempDir(), c.name+".onnx")
+	if err := modelgen.WriteFiles(path, c.o); err != nil {
+		t.Fatal(err)
+	}
+	if *updateResNet {
+		ref := ortOutputs(t, path, in, goldenBatch, size)
+		writeNPY(t, filepath.Join(goldenDir, c.name+".embedding.npy"), ref.emb, goldenBatch, len(ref.emb)/goldenBatch)
+		writeNPY(t, filepath.Join(goldenDir, c.name+".scores.npy"), ref.scores, goldenBatch, len(ref.scores)/goldenBatch)
+		meta[c.name] = goldenMeta{Weights: fp, Seed: goldenSeed, InputSeed: goldenInput, Batch: goldenBatch, ORTVersion: ortVersion()}
+		return // compared on the next run, without -update-resnet
+	}
+	if got := meta[c.name].Weights; got != fp {
+		t.Fatalf("generated weights fingerprint %s, golden.json has %q: the generator changed; "+
+			"regenerate with go test -tags ort -run TestResNetGolden ./internal/onnxmodel/ -update-resnet", fp, got)
+	}
+	ref := readGolden(t, c)
+	if haveORT {
+		live := ortOutputs(t, path, in, goldenBatch, size)
+		checkOutputs(t, "live ONNX Runtime vs golden, batch 4", live, ref)
+	}
+
+	m, err := onnxmodel.Load(path, onnxmodel.Options{})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	defer m.Close()
+	if d := modelgen.EmbeddingDim(c.o); m.EmbeddingDim() != d || m.NumClasses() != goldenClasses {
+		t.Errorf("EmbeddingDim %d NumClasses %d, want %d and %d", m.EmbeddingDim(), m.NumClasses(), d, goldenClasses)
+	}
+	got4 := runEngine(t, m, in, goldenBatch, size)
+	checkOutputs(t, "engine vs golden, batch 4", got4, ref)
+	got1 := runEngine(t, m, in, 1, size)
+	checkOutputs(t, "engine vs golden, batch 1", got1, ref.row(0))
+
+	var f onnxmodel.Features
+	if err := m.Extract(context.Background(), &f, in[:len(in)/goldenBatch], 1); err != nil {
+		t.Fatalf("Extract: %v", err)
+	}
+	checkClose(t, "Extract embedding vs golden, batch 1", f.Embedding, ref.row(0).emb)
+	wantProbs := softmaxRows(ref.row(0).scores, goldenClasses)
+	if c.o.Variant == modelgen.VariantV2SoftmaxOpset7 {
+		wantProbs = ref.row(0).scores // the graph ends in Softmax
+	}
+	checkClose(t, "Extract probabilities vs softmax(golden scores), batch 1", f.Probs, wantProbs)
+}
+
 // TestResNetGoldenConsistency checks properties of the generator visible in
 // the golden files alone: variants built from the same seed compute the
 // same function, and the activations have the intended scale.
 func TestResNetGoldenConsistency(t *testing.T) {
-	g := map[string]outputs{}
-	for _, v := range goldenVariants {
-		g[v] = readGolden(t, v)
-	}
-	for _, pair := range [][2]string{
-		{modelgen.VariantV1BNOpset11, modelgen.VariantV1BNOpset13},
-		{modelgen.VariantV1FoldedOpset13, modelgen.VariantV1BNOpset13},
-	} {
-		t.Run(pair[0]+" vs "+pair[1], func(t *testing.T) {
-			checkOutputs(t, "same weights", g[pair[0]], g[pair[1]])
-		})
-	}
-	t.Run("v2 softmax", func(t *testing.T) {
-		v2, sm := g[modelgen.VariantV2Opset7], g[modelgen.VariantV2SoftmaxOpset7]
-		checkClose(t, "embedding", sm.emb, v2.emb)
-		checkClose(t, "probabilities", sm.scores, softmaxRows(v2.scores, goldenClasses))
-	})
-	for _, v := range goldenVariants {
-		if v == modelgen.VariantV2SoftmaxOpset7 {
-			continue
+	for _, small := range []bool{false, true} {
+		cs := goldenCases(small)
+		g := map[string]outputs{}
+		names := map[string]string{}
+		for _, c := range cs {
+			g[c.o.Variant] = readGolden(t, c)
+			names[c.o.Variant] = c.name
 		}
-		t.Run("scale "+v, func(t *testing.T) {
-			o := g[v]
-			for i := range goldenBatch {
-				r := o.row(i)
-				_, embMax, _ := maxAbsDiff(make([]float32, len(r.emb)), r.emb)
-				var mean, sq float64
-				for _, s := range r.scores {
-					mean += float64(s)
-				}
-				mean /= float64(len(r.scores))
-				for _, s := range r.scores {
-					sq += (float64(s) - mean) * (float64(s) - mean)
-				}
-				sd := math.Sqrt(sq / float64(len(r.scores)))
-				if embMax < 0.1 || embMax > 100 || sd < 1 || sd > 10 {
-					t.Errorf("image %d: max embedding %.3g (want 0.1..100), logit s.d. %.3g (want 1..10)", i, embMax, sd)
-				}
-			}
-			// Different images must give different outputs (a batch mix-up
-			// would otherwise go unnoticed).
-			d, s, _ := maxAbsDiff(o.row(1).scores, o.row(0).scores)
-			if d < 100*goldenRelTol*s {
-				t.Errorf("images 0 and 1 differ by at most %.3g in scores, under 100× the tolerance", d)
-			}
+		for _, pair := range [][2]string{
+			{modelgen.VariantV1BNOpset11, modelgen.VariantV1BNOpset13},
+			{modelgen.VariantV1FoldedOpset13, modelgen.VariantV1BNOpset13},
+		} {
+			t.Run(names[pair[0]]+" vs "+names[pair[1]], func(t *testing.T) {
+				checkOutputs(t, "same weights", g[pair[0]], g[pair[1]])
+			})
+		}
+		t.Run(names[modelgen.VariantV2SoftmaxOpset7], func(t *testing.T) {
+			v2, sm := g[modelgen.VariantV2Opset7], g[modelgen.VariantV2SoftmaxOpset7]
+			checkClose(t, "embedding", sm.emb, v2.emb)
+			checkClose(t, "probabilities", sm.scores, softmaxRows(v2.scores, goldenClasses))
 		})
+		for _, v := range goldenVariants {
+			if v == modelgen.VariantV2SoftmaxOpset7 {
+				continue
+			}
+			t.Run("scale "+names[v], func(t *testing.T) {
+				checkScale(t, g[v])
+			})
+		}
+	}
+}
+
+// checkScale requires embeddings of O(0.1–100), logits spread over a few
+// units, and distinct outputs for distinct images.
+func checkScale(t *testing.T, o outputs) {
+	t.Helper()
+	for i := range goldenBatch {
+		r := o.row(i)
+		_, embMax, _ := maxAbsDiff(make([]float32, len(r.emb)), r.emb)
+		var mean, sq float64
+		for _, s := range r.scores {
+			mean += float64(s)
+		}
+		mean /= float64(len(r.scores))
+		for _, s := range r.scores {
+			sq += (float64(s) - mean) * (float64(s) - mean)
+		}
+		sd := math.Sqrt(sq / float64(len(r.scores)))
+		if embMax < 0.1 || embMax > 100 || sd < 1 || sd > 10 {
+			t.Errorf("image %d: max embedding %.3g (want 0.1..100), logit s.d. %.3g (want 1..10)", i, embMax, sd)
+		}
+	}
+	// A batch mix-up must not go unnoticed: images 0 and 1 must differ by
+	// far more than the tolerance.
+	d, s, _ := maxAbsDiff(o.row(1).scores, o.row(0).scores)
+	if d < 100*goldenRelTol*s {
+		t.Errorf("images 0 and 1 differ by at most %.3g in scores, under 100× the tolerance", d)
 	}
 }
