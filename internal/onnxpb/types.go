@@ -103,7 +103,9 @@ type Tensor struct {
 	DoubleData []float64
 	Uint64Data []uint64
 	StringData [][]byte
-	RawData    []byte
+	// RawData, StringData, Attribute.S and Attribute.Strings returned by
+	// DecodeModel and DecodeTensor alias the decoded buffer.
+	RawData []byte
 	// DataLocation 1 (EXTERNAL) is rejected by the decoder with a clear error.
 	DataLocation int32
 }
