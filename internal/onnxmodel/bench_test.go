@@ -34,6 +34,9 @@ func BenchmarkExtract(b *testing.B) {
 // nothing, on one and two threads, for a residual CNN made of the heavy
 // operators and the planner (BatchNormalization folding, Conv fusion).
 func TestExtractZeroAlloc(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
 	for _, threads := range []int{1, 2} {
 		m := residualNet(t, 5).parse(t, Options{Threads: threads})
 		img := randFloats(rand.New(rand.NewPCG(5, 6)), 2*3*16*16)

@@ -286,7 +286,7 @@ func fuseConv(g *graph, pins map[string]bool, shapes map[string]info) {
 			continue
 		}
 		out := conv.outputs[0]
-		if next := reader[out]; cons[out] == 1 && next != nil && next.opType == "Add" && len(next.inputs) == 2 && len(next.outputs) == 1 {
+		if next := reader[out]; cons[out] == 1 && next != nil && !removed[next] && next.opType == "Add" && len(next.inputs) == 2 && len(next.outputs) == 1 {
 			other := next.inputs[0]
 			if other == out {
 				other = next.inputs[1]
@@ -301,11 +301,12 @@ func fuseConv(g *graph, pins map[string]bool, shapes map[string]info) {
 				conv.outputs = []string{next.outputs[0]}
 				conv.fuse.residual = true
 				removed[next] = true
+				reader[other] = conv
 				out = conv.outputs[0]
 			}
 		}
 		next := reader[out]
-		if cons[out] != 1 || next == nil || len(next.outputs) != 1 {
+		if cons[out] != 1 || next == nil || removed[next] || len(next.outputs) != 1 {
 			continue
 		}
 		switch next.opType {

@@ -221,3 +221,33 @@ func TestArenaReuse(t *testing.T) {
 		t.Fatalf("got %g, want %g", out[prev].Data[7], v)
 	}
 }
+
+// TestFuseTwoConvsIntoOneAdd is the ResNet downsampling block: both inputs
+// of the residual Add are Conv outputs, and only one Conv may absorb it.
+func TestFuseTwoConvsIntoOneAdd(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	wa, wb := randFloats(r, 4*2*9), randFloats(r, 4*2)
+	m := newTestGraph(13).input("x", 1, 2, 5, 5).
+		init("wa", dims(4, 2, 3, 3), wa).init("wb", dims(4, 2, 1, 1), wb).
+		node("Conv", "a", []string{"x", "wa"}, []string{"ya"}, atInts("pads", 1, 1, 1, 1)).
+		node("Conv", "b", []string{"x", "wb"}, []string{"yb"}).
+		node("Add", "add", []string{"ya", "yb"}, []string{"s"}).
+		node("Relu", "relu", []string{"s"}, []string{"y"}).
+		output("y").parse(t, Options{Threads: 1})
+	if len(m.g.nodes) != 2 {
+		t.Fatalf("%d nodes after fusion, want 2", len(m.g.nodes))
+	}
+	x := randFloats(r, 50)
+	out, err := m.Run(context.Background(), map[string]*Tensor{"x": {Shape: []int{1, 2, 5, 5}, Data: x}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ya, _, _ := naiveConv(convCase{n: 1, c: 2, h: 5, w: 5, m: 4, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1}, x, wa, nil)
+	yb, _, _ := naiveConv(convCase{n: 1, c: 2, h: 5, w: 5, m: 4, kh: 1, kw: 1, group: 1, sh: 1, sw: 1, dh: 1, dw: 1}, x, wb, nil)
+	for i := range ya {
+		ya[i] = max(ya[i]+yb[i], 0)
+	}
+	if i, ok := closeTo(out["y"].Data, ya, 1e-5); !ok {
+		t.Fatalf("element %d: got %g, want %g", i, out["y"].Data[i], ya[i])
+	}
+}

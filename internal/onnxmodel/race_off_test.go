@@ -1,0 +1,5 @@
+//go:build !race
+
+package onnxmodel
+
+const raceEnabled = false
