@@ -533,3 +533,35 @@ func TestWithJobManager(t *testing.T) {
 		t.Fatalf("active version %+v, %v; want one made by job %s", vi, err, j.ID)
 	}
 }
+
+// TestTrainedHeadClassifies trains a real head on separable fake
+// embeddings and checks that the activated version predicts unseen images.
+func TestTrainedHeadClassifies(t *testing.T) {
+	f := newFixture(t, t.TempDir(), Options{})
+	h := quickHyper()
+	h.Epochs, h.LearningRate, h.BatchSize, h.Patience = 60, 0.1, 4, 0
+	if _, _, err := f.runJob(t, jobs.Spec{Model: "colors", Hyper: h, Examples: examples(t, 6, 0, "cat", "dog", "fish")}); err != nil {
+		t.Fatal(err)
+	}
+	hd, _, err := f.store.Active("colors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	probs := make([]float32, len(hd.Labels))
+	for _, ex := range examples(t, 2, 100, "cat", "dog", "fish") {
+		emb, err := f.emb.Embed(context.Background(), [][]byte{ex.Data})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hd.Predict(probs, emb[0])
+		best := 0
+		for i := range probs {
+			if probs[i] > probs[best] {
+				best = i
+			}
+		}
+		if hd.Labels[best] != ex.Label {
+			t.Errorf("%s predicted %s (%v)", ex.Name, hd.Labels[best], probs)
+		}
+	}
+}
