@@ -565,3 +565,54 @@ func TestTrainedHeadClassifies(t *testing.T) {
 		}
 	}
 }
+
+// TestCancelRealTraining cancels a job during real head training through
+// the job manager and expects the job to be canceled within a second.
+func TestCancelRealTraining(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := New(Options{Store: st, Embedder: &fakeEmbedder{id: "backbone-a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := jobs.New(jobs.Options{Store: st, Runner: svc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(context.Background())
+	h := quickHyper()
+	h.Epochs, h.Patience, h.BatchSize = 1000, 0, 1
+	j, err := m.Submit(context.Background(), jobs.Spec{Model: "pets", Hyper: h, Examples: examples(t, 10, 0, "cat", "dog")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		j, _ = m.Get(j.ID)
+		if len(j.History) > 0 {
+			break
+		}
+		if j.Status.Final() || time.Now().After(deadline) {
+			t.Fatalf("job never reached training: %+v", j)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	start := time.Now()
+	if _, err := m.Cancel(j.ID); err != nil {
+		t.Fatal(err)
+	}
+	for j.Status != jobs.Canceled {
+		if time.Since(start) > time.Second {
+			t.Fatalf("job still %s a second after cancel", j.Status)
+		}
+		time.Sleep(time.Millisecond)
+		j, _ = m.Get(j.ID)
+	}
+	t.Logf("canceled after %v, %d epochs done", time.Since(start), len(j.History))
+	if _, err := st.Model("pets"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("canceled job saved a model: %v", err)
+	}
+}
