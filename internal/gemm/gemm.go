@@ -141,7 +141,8 @@ func packBSize(k, n int) int {
 	if k <= 0 || n <= 0 {
 		return 0
 	}
-	return min(k, kc) * roundUp(min(n, nc), nrMax)
+	// Panels are as wide as the kernel's nr <= nrMax; the last one is padded.
+	return min(k, kc) * (min(n, nc) + nrMax)
 }
 
 // SgemmWorkspaceSize returns the number of float32 scratch elements with

@@ -183,8 +183,8 @@ func (c *mulCase) runMul(t *testing.T) []float32 {
 }
 
 func TestMulPacked(t *testing.T) {
-	ms := []int{1, 2, 3, 5, 6, 7, 13, 17, 33, 65}
-	ns := []int{1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 24, 31, 33, 40, 48, 50, 64, 65, 120, 127}
+	ms := []int{1, 2, 3, 5, 6, 7, 8, 9, 13, 17, 33, 65}
+	ns := []int{1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 24, 31, 33, 40, 45, 48, 50, 64, 65, 120, 127}
 	ks := []int{1, 3, 17, 64, 257}
 	for _, kern := range kernels() {
 		withKernel(t, kern, func(t *testing.T) {
@@ -310,7 +310,7 @@ func TestRowRange(t *testing.T) {
 }
 
 func TestSgemm(t *testing.T) {
-	sizes := [][3]int{{1, 1, 1}, {3, 5, 7}, {7, 65, 13}, {31, 17, 33}, {13, 127, 300}, {65, 33, 64}}
+	sizes := [][3]int{{1, 1, 1}, {3, 5, 7}, {7, 65, 13}, {31, 17, 33}, {13, 127, 300}, {65, 33, 64}, {9, 50, 20}}
 	scalars := [][2]float32{{1, 0}, {1, 1}, {0.5, -2}, {-1.5, 0.25}, {0, 0.5}}
 	for _, kern := range kernels() {
 		withKernel(t, kern, func(t *testing.T) {

@@ -5,7 +5,7 @@ package gemm
 import "golang.org/x/sys/cpu"
 
 var (
-	avx512 = &kernel{name: "avx512", id: kernAVX512, mr: 6, nr: 64}
+	avx512 = &kernel{name: "avx512", id: kernAVX512, mr: 8, nr: 48}
 	avx2   = &kernel{name: "avx2", id: kernAVX2, mr: 6, nr: 16}
 )
 
@@ -35,10 +35,8 @@ func tile(id kernelID, p *tileArgs) {
 				tile512x1h(p)
 			case 2:
 				tile512x2h(p)
-			case 3:
-				tile512x3h(p)
 			default:
-				tile512x4h(p)
+				tile512x3h(p)
 			}
 			return
 		}
@@ -47,10 +45,8 @@ func tile(id kernelID, p *tileArgs) {
 			tile512x1(p)
 		case 2:
 			tile512x2(p)
-		case 3:
-			tile512x3(p)
 		default:
-			tile512x4(p)
+			tile512x3(p)
 		}
 	case kernAVX2:
 		if p.cols == avx2.nr {
@@ -65,11 +61,12 @@ func tile(id kernelID, p *tileArgs) {
 
 // tileAVX2Partial computes a tile narrower than 16 columns into a full
 // tile on the stack and stores its valid part with the Go epilogue: AVX2
-// masked stores (VMASKMOVPS) measured ~7x slower per tile on AMD Zen 4.
+// masked stores (VMASKMOVPS) into C measured ~7x slower per tile on AMD
+// Zen 4 (BenchmarkTile/avx2/cols=1).
 func tileAVX2Partial(p *tileArgs) {
 	var tmp [6 * 16]float32
 	q := *p
-	q.c, q.ldc, q.flags, q.rows = &tmp[0], 16*4, 0, avx2.mr
+	q.c, q.ldc, q.flags, q.rows, q.cols = &tmp[0], 16*4, 0, avx2.mr, 16
 	tileAVX2(&q)
 	storeTile(p, tmp[:], 16)
 }
@@ -89,9 +86,6 @@ func tile512x2(p *tileArgs)
 func tile512x3(p *tileArgs)
 
 //go:noescape
-func tile512x4(p *tileArgs)
-
-//go:noescape
 func tileAVX2(p *tileArgs)
 
 //go:noescape
@@ -102,8 +96,5 @@ func tile512x2h(p *tileArgs)
 
 //go:noescape
 func tile512x3h(p *tileArgs)
-
-//go:noescape
-func tile512x4h(p *tileArgs)
 
 func dot4(out *[4]float32, a, b0, b1, b2, b3 []float32) { dot4Generic(out, a, b0, b1, b2, b3) }
