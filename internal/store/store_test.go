@@ -151,8 +151,20 @@ func TestVersionsActivateRollback(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(h2.Labels, h.Labels) {
 		t.Fatalf("reloaded head labels = %v, %v; want %v", h2, err, h.Labels)
 	}
+	in := []float32{0, 1, 0, 0}
+	before := make([]float32, 3)
+	h2.Predict(before, in)
 	if err := s.Activate("pets", 1); err != nil {
 		t.Fatal(err)
+	}
+	// A prediction holding the v2 head is not disturbed by the rollback.
+	after := make([]float32, 3)
+	h2.Predict(after, in)
+	if !reflect.DeepEqual(before, after) || len(h2.Labels) != 3 {
+		t.Fatalf("held head changed by Activate: %v -> %v", before, after)
+	}
+	if h1, _, _ := s.Active("pets"); len(h1.Labels) != 2 {
+		t.Fatalf("after rollback Active has %d labels, want 2", len(h1.Labels))
 	}
 	s = mustOpen(t, dir)
 	if got := activeVersion(t, s, "pets"); got != 1 {
