@@ -61,8 +61,8 @@ type Progress struct {
 }
 
 // DatasetSummary describes a job's training set: Images in total after
-// merging with the model's stored dataset, New of them uploaded with this
-// job, and the number of images per class.
+// merging with the model's stored dataset, New of them not in that dataset
+// before this job, and the number of images per class.
 type DatasetSummary struct {
 	Images  int            `json:"images"`
 	New     int            `json:"new"`
@@ -172,7 +172,7 @@ type Observer interface {
 
 // Default option values.
 const (
-	DefaultQueueSize    = 16
+	DefaultQueueSize    = 8
 	DefaultKeepFinished = 100
 )
 
@@ -184,7 +184,9 @@ type Options struct {
 	Runner Runner
 	// Store persists records; nil keeps them in memory only.
 	Store Store
-	// QueueSize bounds the number of jobs waiting to run.
+	// QueueSize bounds the number of jobs waiting to run. A waiting job
+	// holds its uploaded images in memory, so QueueSize times the upload
+	// size limit bounds that memory.
 	QueueSize int
 	// Timeout bounds each job's run time; 0 means no limit.
 	Timeout time.Duration
@@ -203,8 +205,8 @@ type entry struct {
 	canceled bool // canceled by request
 	shutdown bool // interrupted by Close
 	// seq numbers snapshots so that a slow writer never overwrites a
-	// newer record with an older one.
-	// written is guarded by persistMu.
+	// newer record with an older one; written (guarded by persistMu) is
+	// the last seq stored.
 	seq, written uint64
 }
 
