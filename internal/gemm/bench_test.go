@@ -86,7 +86,7 @@ func BenchmarkTile(b *testing.B) {
 					for range b.N {
 						tile(impl.id, &t)
 					}
-					reportFlops(b, 2*float64(mr*nr*k)*float64(b.N), cpu0)
+					reportFlops(b, 2*float64(mr*cols*k)*float64(b.N), cpu0)
 				})
 			}
 		}
