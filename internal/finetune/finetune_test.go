@@ -616,3 +616,89 @@ func TestCancelRealTraining(t *testing.T) {
 		t.Fatalf("canceled job saved a model: %v", err)
 	}
 }
+
+// TestRestartWithRealStore abandons a running job as if the process died
+// and reopens the data directory: the job is failed as interrupted, and
+// the versions of a finished job are still served.
+func TestRestartWithRealStore(t *testing.T) {
+	dir := t.TempDir()
+	open := func(emb Embedder) (*store.Store, *jobs.Manager) {
+		t.Helper()
+		st, err := store.Open(dir, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc, err := New(Options{Store: st, Embedder: emb})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := jobs.New(jobs.Options{Store: st, Runner: svc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st, m
+	}
+	wait := func(m *jobs.Manager, id string, done func(jobs.Job) bool) jobs.Job {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			j, err := m.Get(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if done(j) {
+				return j
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("job %s stuck: %+v", id, j)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	_, m1 := open(&fakeEmbedder{id: "backbone-a"})
+	ok, err := m1.Submit(context.Background(), jobs.Spec{Model: "pets", Hyper: quickHyper(), Examples: examples(t, 2, 0, "cat", "dog")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(m1, ok.ID, func(j jobs.Job) bool { return j.Status == jobs.Succeeded })
+	m1.Close(context.Background())
+
+	stuck := &fakeEmbedder{id: "backbone-a", block: true}
+	st2, m2 := open(stuck)
+	defer m2.Close(context.Background())
+	j, err := m2.Submit(context.Background(), jobs.Spec{Model: "pets", Hyper: quickHyper(), Examples: examples(t, 2, 50, "fish")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(m2, j.ID, func(j jobs.Job) bool { return j.Status == jobs.Running })
+	// The running record reaches the disk just after the status changes
+	// in memory.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(2 * time.Millisecond) {
+		recs, _ := st2.JobRecords()
+		if bytes.Contains(recs[len(recs)-1], []byte(`"status":"running"`)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("running record never persisted")
+		}
+	}
+	// m2 is abandoned while running: the process "died".
+
+	st3, m3 := open(&fakeEmbedder{id: "backbone-a"})
+	defer m3.Close(context.Background())
+	got, err := m3.Get(j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != jobs.Failed || got.Error != jobs.ReasonInterruptedRunning {
+		t.Fatalf("interrupted job after restart = %s %q", got.Status, got.Error)
+	}
+	prev, err := m3.Get(ok.ID)
+	if err != nil || prev.Status != jobs.Succeeded || prev.Result.Version != 1 {
+		t.Fatalf("finished job after restart = %+v, %v", prev, err)
+	}
+	h, vi, err := st3.Active("pets")
+	if err != nil || vi.Version != 1 || len(h.Labels) != 2 {
+		t.Fatalf("model after restart = %+v, %v", vi, err)
+	}
+}
