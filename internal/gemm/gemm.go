@@ -160,7 +160,9 @@ func roundUp(x, to int) int { return (x + to - 1) / to * to }
 //
 //	dst[i*ldc+j] = act(sum_k A[i,k]*b[k*ldb+j] + Bias[i] + Add[i*LdAdd+j])
 //
-// with ep nil meaning no bias, no residual and no activation. It is
+// with ep nil meaning no bias, no residual and no activation. ep.Add may be
+// dst itself with LdAdd == ldc (an in-place residual); otherwise it must not
+// overlap dst, and b must not overlap dst. It is
 // single-threaded; callers split N (column ranges of b and dst) or M (via
 // a.RowRange) across goroutines. ws is scratch of at least
 // WorkspaceSize(a.K(), n) floats; MulPacked does not allocate. It panics on
@@ -380,8 +382,14 @@ func run(dst []float32, ldc int, a *PackedA, b []float32, ldb int, transB bool, 
 			if accum || pc > 0 {
 				flags |= flagAccum
 			}
+			// Bias and residual go in with the first K block, so that Add
+			// may be dst itself (each element is read just before it is
+			// first written); the activation needs the complete sum.
+			if pc == 0 {
+				flags |= epi & (flagBias | flagAdd)
+			}
 			if pc+kcur == k {
-				flags |= epi
+				flags |= epi & (flagRelu | flagClip)
 			}
 			t.k = kcur
 			t.flags = flags

@@ -442,3 +442,30 @@ func TestPanics(t *testing.T) {
 		})
 	}
 }
+
+// TestMulPackedInPlaceResidual checks the documented aliasing of ep.Add
+// with dst, across several K blocks.
+func TestMulPackedInPlaceResidual(t *testing.T) {
+	for _, kern := range kernels() {
+		withKernel(t, kern, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(17, 18))
+			for _, k := range []int{5, kc + 3, 3*kc + 1} {
+				t.Run(fmt.Sprintf("k=%d", k), func(t *testing.T) {
+					c := newMulCase(rng, 19, 77, k, epiCases[7], 0)
+					c.ld = c.ldc
+					c.add = randSlice(rng, (c.m-1)*c.ld+c.n)
+					want, scale := c.reference()
+					dst := guarded((c.m-1)*c.ldc+c.n, nil)
+					for i := 0; i < c.m; i++ {
+						copy(dst[guard+i*c.ldc:guard+i*c.ldc+c.n], c.add[i*c.ld:i*c.ld+c.n])
+					}
+					ep := *c.ep
+					ep.Add, ep.LdAdd = dst[guard:], c.ldc
+					pa := PackA(c.m, c.k, c.a, c.lda)
+					MulPacked(dst[guard:], c.ldc, pa, c.b, c.ldb, c.n, &ep, make([]float32, WorkspaceSize(k, c.n)))
+					checkOutput(t, dst, c.m, c.n, c.ldc, k, want, scale)
+				})
+			}
+		})
+	}
+}
