@@ -3,8 +3,10 @@ package finetune
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/tlserve/tlserve/internal/dataset"
@@ -103,3 +105,32 @@ func TestValidatePixelLimit(t *testing.T) {
 
 // nopStore is a Store for tests that never reach it.
 type nopStore struct{ Store }
+
+// BenchmarkValidate decodes the four reference photos per op, with one
+// and with all available procs.
+func BenchmarkValidate(b *testing.B) {
+	dir := filepath.Join(sharedDir(b), "data", "images")
+	var ex []dataset.Example
+	for _, n := range []string{"dog.jpg", "cat.jpg", "kitten_224.png", "hummingbird.jpg"} {
+		data, err := os.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ex = append(ex, dataset.Example{Label: "x", Name: n, Data: data})
+	}
+	svc, err := New(Options{Store: nopStore{}, Embedder: &fakeEmbedder{id: "x"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, procs := range []int{1, runtime.GOMAXPROCS(0)} {
+		b.Run(fmt.Sprintf("procs=%d", procs), func(b *testing.B) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := Validate(context.Background(), ex, svc.o.Decode); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
