@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/tlserve/tlserve/internal/head"
 	"github.com/tlserve/tlserve/internal/dataset"
 	"github.com/tlserve/tlserve/internal/finetune"
+	"github.com/tlserve/tlserve/internal/head"
 	tlhttp "github.com/tlserve/tlserve/internal/http"
 	"github.com/tlserve/tlserve/internal/imageprep"
 	"github.com/tlserve/tlserve/internal/jobs"
