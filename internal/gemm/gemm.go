@@ -56,6 +56,10 @@ func (p *PackedA) K() int { return p.k }
 // with the currently selected kernel.
 func RowTile() int { return impl.mr }
 
+// ColTile returns the column width of the currently selected kernel's
+// tiles: splitting N into multiples of it avoids partial tiles.
+func ColTile() int { return impl.nr }
+
 // RowTile returns the row alignment required by p.RowRange.
 func (p *PackedA) RowTile() int { return p.kern.mr }
 
