@@ -63,6 +63,9 @@ func buildPool(kind poolKind) builder {
 		pp := &poolPlan{geom2D: wn.as2D(), kind: kind, planes: x.shape[0] * x.shape[1],
 			includePad: n.attrs.int("count_include_pad", 0) != 0}
 		pp.inLen, pp.outLen = pp.h*pp.w, pp.oh*pp.ow
+		if kind == poolMax {
+			p.reserve(max(p.threads, 1) * pp.w)
+		}
 		out := append([]int{x.shape[0], x.shape[1]}, wn.out...)
 		outs := []info{{dtype: Float32, shape: out}}
 		if len(n.outputs) > 1 {
@@ -79,34 +82,39 @@ func (pp *poolPlan) run(x *exec, ins, outs []*value) {
 // poolRange pools planes [lo,hi). A window that covers no input element
 // (possible only with large pads) yields 0 for AveragePool and -Inf for
 // MaxPool.
-func poolRange(j *job, _, lo, hi int) {
+func poolRange(j *job, chunk, lo, hi int) {
 	pp := j.arg.(*poolPlan)
 	g := &pp.geom2D
 	in, out := j.ins[0].f, j.outs[0].f
+	var tmp []float32
+	if pp.kind == poolMax {
+		tmp = j.ws[chunk*g.w : (chunk+1)*g.w]
+	}
+	// Output columns [oxLo, oxHi) have windows inside the input in x.
+	oxLo := min((g.pl+g.sw-1)/g.sw, g.ow)
+	oxHi := oxLo
+	if num := g.w + g.pl - (g.kw-1)*g.dw - 1; num >= 0 {
+		oxHi = max(min(g.ow, num/g.sw+1), oxLo)
+	}
 	for pl := lo; pl < hi; pl++ {
 		src := in[pl*pp.inLen : (pl+1)*pp.inLen]
 		dst := out[pl*pp.outLen : (pl+1)*pp.outLen]
 		for oy := range g.oh {
 			y0 := oy*g.sh - g.pt
+			drow := dst[oy*g.ow : (oy+1)*g.ow]
+			if pp.kind == poolMax {
+				ys, ye := y0, y0+(g.kh-1)*g.dh+1
+				if ys >= 0 && ye <= g.h {
+					maxRowInterior(drow, src, tmp, g, y0, oxLo, oxHi)
+					pp.maxEdges(drow, src, y0, 0, oxLo)
+					pp.maxEdges(drow, src, y0, oxHi, g.ow)
+				} else {
+					pp.maxEdges(drow, src, y0, 0, g.ow)
+				}
+				continue
+			}
 			for ox := range g.ow {
 				x0 := ox*g.sw - g.pl
-				if pp.kind == poolMax {
-					m := float32(math.Inf(-1))
-					for ky := range g.kh {
-						iy := y0 + ky*g.dh
-						if iy < 0 || iy >= g.h {
-							continue
-						}
-						row := src[iy*g.w : (iy+1)*g.w]
-						for kx := range g.kw {
-							if ix := x0 + kx*g.dw; ix >= 0 && ix < g.w {
-								m = max(m, row[ix])
-							}
-						}
-					}
-					dst[oy*g.ow+ox] = m
-					continue
-				}
 				// Average: the window clipped to the input, or to the padded
 				// input when padding counts.
 				ys, ye := max(y0, 0), min(y0+g.kh, g.h)
@@ -122,12 +130,58 @@ func poolRange(j *job, _, lo, hi int) {
 					cnt = (min(y0+g.kh, g.h+g.pbot) - y0) * (min(x0+g.kw, g.w+g.pr) - x0)
 				}
 				if cnt > 0 {
-					dst[oy*g.ow+ox] = s / float32(cnt)
+					drow[ox] = s / float32(cnt)
 				} else {
-					dst[oy*g.ow+ox] = 0
+					drow[ox] = 0
 				}
 			}
 		}
+	}
+}
+
+// maxRowInterior computes max-pool outputs [oxLo,oxHi) of one output row
+// whose windows lie inside the input. It takes the maximum over the window's
+// rows first, column by column into tmp (independent operations the CPU
+// overlaps), then over each window's columns of tmp.
+func maxRowInterior(drow, src, tmp []float32, g *geom2D, y0, oxLo, oxHi int) {
+	copy(tmp, src[y0*g.w:(y0+1)*g.w])
+	for ky := 1; ky < g.kh; ky++ {
+		row := src[(y0+ky*g.dh)*g.w : (y0+ky*g.dh+1)*g.w]
+		row = row[:len(tmp)]
+		for x, v := range row {
+			tmp[x] = max(tmp[x], v)
+		}
+	}
+	for ox := oxLo; ox < oxHi; ox++ {
+		x0 := ox*g.sw - g.pl
+		m := tmp[x0]
+		for kx := 1; kx < g.kw; kx++ {
+			m = max(m, tmp[x0+kx*g.dw])
+		}
+		drow[ox] = m
+	}
+}
+
+// maxEdges computes max-pool outputs [a,b) of one output row with full
+// bounds checks.
+func (pp *poolPlan) maxEdges(drow, src []float32, y0, a, b int) {
+	g := &pp.geom2D
+	for ox := a; ox < b; ox++ {
+		x0 := ox*g.sw - g.pl
+		m := float32(math.Inf(-1))
+		for ky := range g.kh {
+			iy := y0 + ky*g.dh
+			if iy < 0 || iy >= g.h {
+				continue
+			}
+			row := src[iy*g.w : (iy+1)*g.w]
+			for kx := range g.kw {
+				if ix := x0 + kx*g.dw; ix >= 0 && ix < g.w {
+					m = max(m, row[ix])
+				}
+			}
+		}
+		drow[ox] = m
 	}
 }
 

@@ -1,6 +1,7 @@
 package onnxmodel
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/tlserve/tlserve/internal/onnxpb"
@@ -89,5 +90,23 @@ func TestBatchNormUnfolded(t *testing.T) {
 		if i, ok := closeTo(out.f, []float32{2.5, -1}, 1e-6); !ok {
 			t.Fatalf("constant=%v: got %v (element %d)", constant, out.f, i)
 		}
+	}
+}
+
+// BenchmarkMaxPool is SqueezeNet's first pooling layer.
+func BenchmarkMaxPool(b *testing.B) {
+	n := poolNode("MaxPool", atInts("kernel_shape", 3, 3), atInts("strides", 2, 2))
+	infos := []info{{dtype: Float32, shape: []int{1, 64, 111, 111}}}
+	pc := &planCtx{opset: 13, threads: 1}
+	outs, k, err := buildPool(poolMax)(pc, n, infos)
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := &value{dtype: Float32, shape: infos[0].shape, f: randFloats(rand.New(rand.NewPCG(1, 1)), 64*111*111)}
+	y := &value{dtype: Float32, shape: outs[0].shape, f: make([]float32, shapeSize(outs[0].shape))}
+	ex := newExec(pc.workspace, 1, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		k(ex, []*value{x}, []*value{y})
 	}
 }
