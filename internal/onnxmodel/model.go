@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -506,5 +505,3 @@ func grow(s []float32, n int) []float32 {
 	}
 	return make([]float32, n)
 }
-
-var _ = errors.Is

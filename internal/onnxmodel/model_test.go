@@ -3,13 +3,11 @@ package onnxmodel
 import (
 	"context"
 	"encoding/csv"
-	"image"
 	"image/png"
 	"math"
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 )
 
@@ -75,7 +73,6 @@ func bgrPlanes(tb testing.TB, path string) (data []float32, h, w int) {
 			data[2*h*w+i] = float32(r >> 8)
 		}
 	}
-	var _ image.Image = img
 	return data, h, w
 }
 
@@ -156,5 +153,3 @@ func argmax(s []float32) int {
 	}
 	return best
 }
-
-var _ = sync.Mutex{}
