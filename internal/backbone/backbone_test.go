@@ -362,7 +362,6 @@ func TestNewErrors(t *testing.T) {
 	}
 }
 
-
 // TestFishReference compares the whole probability vector for fish.png with
 // the reference output shipped beside the model, computed at 224x224 with
 // no resize: the manifest is rewritten to resize to 224, which leaves the
