@@ -10,8 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	onnxgo "github.com/owulveryck/onnx-go"
-
+	"github.com/tlserve/tlserve/internal/onnxpb"
 	"github.com/tlserve/tlserve/internal/ortrun"
 )
 
@@ -45,18 +44,15 @@ func readPB(t *testing.T, path string) ortrun.Tensor {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tt, err := onnxgo.NewTensor(b)
+	tt, err := onnxpb.DecodeTensor(b)
 	if err != nil {
 		t.Fatalf("decode %s: %v", path, err)
 	}
-	data, ok := tt.Data().([]float32)
-	if !ok {
-		t.Fatalf("%s holds %T, want []float32", path, tt.Data())
+	data, err := tt.Float32s()
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
-	var shape []int64
-	for _, d := range tt.Shape() {
-		shape = append(shape, int64(d))
-	}
+	shape := append([]int64{}, tt.Dims...)
 	return ortrun.Tensor{Shape: shape, Data: data}
 }
 
