@@ -32,6 +32,10 @@ scripts/test-get-model.sh
 echo "== go test (default build: assembly kernels where the CPU has them)"
 go test -count=1 -timeout 25m ./...
 
+echo "== ONNX node test suite: counts and skip reasons"
+go test -count=1 -run '^TestNodeSuite$' -v ./internal/onnxmodel/ |
+	grep -E '^(ok|FAIL)|--- FAIL|node suite:|skipped +[0-9]+:'
+
 echo "== go test -tags purego (pure-Go kernel fallback)"
 go test -count=1 -timeout 15m -tags purego ./internal/gemm/ ./internal/onnxmodel/
 
