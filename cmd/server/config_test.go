@@ -1,0 +1,75 @@
+package main
+
+import (
+	"io"
+	"testing"
+	"time"
+)
+
+func TestParseConfig(t *testing.T) {
+	tests := []struct {
+		name  string
+		args  []string
+		env   map[string]string
+		check func(t *testing.T, c config)
+		ok    bool
+	}{
+		{"defaults", nil, nil, func(t *testing.T, c config) {
+			if c.Addr != ":8080" || c.Model != "models/resnet50.onnx" || c.DataDir != "data" ||
+				c.PredictMaxBytes != 16<<20 || c.FinetuneMaxBytes != 512<<20 || c.QueueSize != 8 || c.LogFormat != "text" {
+				t.Errorf("defaults %+v", c)
+			}
+		}, true},
+		{"env fallback", nil, map[string]string{"TLSERVE_ADDR": ":9000", "TLSERVE_MODEL": "m.onnx", "TLSERVE_DATA_DIR": "/d",
+			"TLSERVE_MAX_PREDICT_BYTES": "1MiB", "TLSERVE_JOB_TIMEOUT": "5m", "TLSERVE_QUEUE_SIZE": "3"}, func(t *testing.T, c config) {
+			if c.Addr != ":9000" || c.Model != "m.onnx" || c.DataDir != "/d" || c.PredictMaxBytes != 1<<20 || c.JobTimeout != 5*time.Minute || c.QueueSize != 3 {
+				t.Errorf("from env %+v", c)
+			}
+		}, true},
+		{"flag wins over env", []string{"-addr", ":7000", "-max-finetune-bytes", "2GiB"}, map[string]string{"TLSERVE_ADDR": ":9000"}, func(t *testing.T, c config) {
+			if c.Addr != ":7000" || c.FinetuneMaxBytes != 2<<30 {
+				t.Errorf("flags %+v", c)
+			}
+		}, true},
+		{"plain and decimal sizes", []string{"-max-predict-bytes", "1000", "-max-finetune-bytes", "5MB"}, nil, func(t *testing.T, c config) {
+			if c.PredictMaxBytes != 1000 || c.FinetuneMaxBytes != 5e6 {
+				t.Errorf("sizes %d %d", c.PredictMaxBytes, c.FinetuneMaxBytes)
+			}
+		}, true},
+		{"bad size", []string{"-max-predict-bytes", "lots"}, nil, nil, false},
+		{"bad env", nil, map[string]string{"TLSERVE_QUEUE_SIZE": "many"}, nil, false},
+		{"zero queue", []string{"-queue-size", "0"}, nil, nil, false},
+		{"negative threads", []string{"-threads", "-1"}, nil, nil, false},
+		{"stray argument", []string{"extra"}, nil, nil, false},
+		{"unknown flag", []string{"-nope"}, nil, nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			getenv := func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok }
+			c, err := parseConfig(tt.args, getenv, io.Discard)
+			if (err == nil) != tt.ok {
+				t.Fatalf("err %v, want ok=%v", err, tt.ok)
+			}
+			if tt.check != nil {
+				tt.check(t, c)
+			}
+		})
+	}
+}
+
+func TestNewLogger(t *testing.T) {
+	tests := []struct {
+		level, format string
+		ok            bool
+	}{
+		{"info", "text", true}, {"debug", "json", true}, {"WARN", "text", true},
+		{"loud", "text", false}, {"info", "xml", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.level+"/"+tt.format, func(t *testing.T) {
+			if _, err := newLogger(io.Discard, tt.level, tt.format); (err == nil) != tt.ok {
+				t.Errorf("err %v, want ok=%v", err, tt.ok)
+			}
+		})
+	}
+}
