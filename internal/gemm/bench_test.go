@@ -125,3 +125,68 @@ func BenchmarkSgemm(b *testing.B) {
 		}
 	})
 }
+
+// im2col3x3 lowers a padded-by-1 3x3 stride-1 convolution input (c x h x w)
+// to the (c*9) x (h*w) matrix of the GEMM formulation.
+func im2col3x3(dst, src []float32, c, h, w int) {
+	for ci := 0; ci < c; ci++ {
+		for i := 0; i < 3; i++ {
+			for j := 0; j < 3; j++ {
+				row := dst[((ci*3+i)*3+j)*h*w:]
+				for y := 0; y < h; y++ {
+					iy := y + i - 1
+					for x := 0; x < w; x++ {
+						ix := x + j - 1
+						var v float32
+						if iy >= 0 && iy < h && ix >= 0 && ix < w {
+							v = src[ci*h*w+iy*w+ix]
+						}
+						row[y*w+x] = v
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkConv3x3 compares Winograd3x3 with im2col + MulPacked on the 3x3
+// convolutions of ResNet50 at batch 1 (pad 1, stride 1). GFLOP/s counts the
+// direct convolution's 2*K*C*9*H*W flops for both, so it compares times.
+func BenchmarkConv3x3(b *testing.B) {
+	for _, s := range [][2]int{{64, 56}, {128, 28}, {256, 14}, {512, 7}} {
+		ch, hw := s[0], s[1]
+		rng := rand.New(rand.NewPCG(4, 4))
+		w := randSlice(rng, ch*ch*9)
+		src := randSlice(rng, ch*hw*hw)
+		dst := make([]float32, ch*hw*hw)
+		ep := &Epilogue{Bias: randSlice(rng, ch), Act: Relu}
+		flops := 2 * float64(ch*ch*9*hw*hw)
+		b.Run(fmt.Sprintf("c=%d/hw=%d/im2col", ch, hw), func(b *testing.B) {
+			pa := PackA(ch, ch*9, w, ch*9)
+			col := make([]float32, ch*9*hw*hw)
+			ws := make([]float32, WorkspaceSize(ch*9, hw*hw))
+			defer lockThread()()
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu0 := threadCPU()
+			for range b.N {
+				im2col3x3(col, src, ch, hw, hw)
+				MulPacked(dst, hw*hw, pa, col, hw*hw, hw*hw, ep, ws)
+			}
+			reportFlops(b, flops*float64(b.N), cpu0)
+		})
+		b.Run(fmt.Sprintf("c=%d/hw=%d/winograd", ch, hw), func(b *testing.B) {
+			wg := NewWinograd3x3(ch, ch, w)
+			g := WinogradGeom{H: hw, W: hw, PadTop: 1, PadLeft: 1, OH: hw, OW: hw}
+			ws := make([]float32, wg.WorkspaceSize(g.Tiles()))
+			defer lockThread()()
+			b.ReportAllocs()
+			cpu0 := threadCPU()
+			b.ResetTimer()
+			for range b.N {
+				wg.Conv(dst, src, g, 0, g.Tiles(), ep, ws)
+			}
+			reportFlops(b, flops*float64(b.N), cpu0)
+		})
+	}
+}

@@ -61,13 +61,18 @@ func NewWinograd3x3(k, c int, w []float32) *Winograd3x3 {
 	return wg
 }
 
+// winogradChunk is the number of tiles transformed and multiplied at a
+// time, so that the 16 transformed inputs and products stay in L2.
+var winogradChunk = 1024
+
 // WorkspaceSize returns the number of float32 scratch elements Conv needs
 // to compute tiles output tiles in one call.
 func (wg *Winograd3x3) WorkspaceSize(tiles int) int {
 	if tiles <= 0 {
 		return 0
 	}
-	return 16*(wg.c+wg.k)*tiles + WorkspaceSize(wg.c, tiles)
+	nt := min(tiles, winogradChunk)
+	return 16*(wg.c+wg.k)*nt + WorkspaceSize(wg.c, nt)
 }
 
 // Conv computes the output tiles [t0,t1) of one image:
@@ -106,63 +111,82 @@ func (wg *Winograd3x3) Conv(dst, src []float32, g WinogradGeom, t0, t1 int, ep *
 			panic("gemm: residual slice too short")
 		}
 	}
-	cs, ks := wg.c*nt, wg.k*nt
-	v := ws[: 16*cs : 16*cs]
-	m := ws[16*cs : 16*(cs+ks) : 16*(cs+ks)]
-	gws := ws[16*(cs+ks):]
-	winogradInput(v, src, wg.c, g, t0, t1)
-	for i := range wg.u {
-		MulPacked(m[i*ks:(i+1)*ks], nt, wg.u[i], v[i*cs:(i+1)*cs], nt, nt, nil, gws)
+	for c0 := t0; c0 < t1; c0 += winogradChunk {
+		c1 := min(c0+winogradChunk, t1)
+		nt := c1 - c0
+		cs, ks := wg.c*nt, wg.k*nt
+		v := ws[: 16*cs : 16*cs]
+		m := ws[16*cs : 16*(cs+ks) : 16*(cs+ks)]
+		gws := ws[16*(cs+ks):]
+		winogradInput(v, src, wg.c, g, c0, c1)
+		for i := range wg.u {
+			MulPacked(m[i*ks:(i+1)*ks], nt, wg.u[i], v[i*cs:(i+1)*cs], nt, nt, nil, gws)
+		}
+		winogradOutput(dst, m, wg.k, g, c0, c1, &e)
 	}
-	winogradOutput(dst, m, wg.k, g, t0, t1, &e)
 }
+
+// winogradBlock is the number of tiles of one tile row transformed at a
+// time, through stack buffers.
+const winogradBlock = 32
 
 // winogradInput writes V = B^T d B of the 4x4 input tile d of every channel
 // and tile in [t0,t1) to v: element e of (channel ci, tile t) at
 // v[e*c*nt + ci*nt + t-t0]. B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
+// It works on runs of tiles along a tile row: the vertical half of the
+// transform is shared by the two tiles that overlap each input column.
 func winogradInput(v, src []float32, c int, g WinogradGeom, t0, t1 int) {
+	const blk = winogradBlock
 	nt := t1 - t0
+	step := c * nt
 	tw := (g.OW + 1) / 2
 	hw := g.H * g.W
+	var d, s [4][2*blk + 2]float32
 	for ci := 0; ci < c; ci++ {
 		img := src[ci*hw : (ci+1)*hw : (ci+1)*hw]
-		for t := t0; t < t1; t++ {
-			iy0, ix0 := 2*(t/tw)-g.PadTop, 2*(t%tw)-g.PadLeft
-			var d [4][4]float32
-			if iy0 >= 0 && ix0 >= 0 && iy0+4 <= g.H && ix0+4 <= g.W {
-				for i := 0; i < 4; i++ {
-					row := img[(iy0+i)*g.W+ix0 : (iy0+i)*g.W+ix0+4 : (iy0+i)*g.W+ix0+4]
-					d[i] = [4]float32{row[0], row[1], row[2], row[3]}
+		for t := t0; t < t1; {
+			ty, tx := t/tw, t%tw
+			n := min(tw-tx, t1-t, blk)
+			iy0, ix0 := 2*ty-g.PadTop, 2*tx-g.PadLeft
+			width := 2*n + 2
+			// Input rows iy0..iy0+3, columns ix0..ix0+width-1, zero outside.
+			lo, hi := max(0, -ix0), min(width, g.W-ix0)
+			for i := range d {
+				row := d[i][:width]
+				y := iy0 + i
+				if y < 0 || y >= g.H || lo >= hi {
+					clear(row)
+					continue
 				}
-			} else {
-				for i := 0; i < 4; i++ {
-					y := iy0 + i
-					if y < 0 || y >= g.H {
-						continue
-					}
-					for j := 0; j < 4; j++ {
-						if x := ix0 + j; x >= 0 && x < g.W {
-							d[i][j] = img[y*g.W+x]
-						}
-					}
-				}
+				clear(row[:lo])
+				copy(row[lo:hi], img[y*g.W+ix0+lo:y*g.W+ix0+hi])
+				clear(row[hi:])
 			}
-			var s [4][4]float32 // B^T d
-			for j := 0; j < 4; j++ {
-				s[0][j] = d[0][j] - d[2][j]
-				s[1][j] = d[1][j] + d[2][j]
-				s[2][j] = d[2][j] - d[1][j]
-				s[3][j] = d[1][j] - d[3][j]
+			d0, d1, d2, d3 := d[0][:width], d[1][:width], d[2][:width], d[3][:width]
+			s0, s1, s2, s3 := s[0][:width], s[1][:width], s[2][:width], s[3][:width]
+			for x := range d0 {
+				s0[x] = d0[x] - d2[x]
+				s1[x] = d1[x] + d2[x]
+				s2[x] = d2[x] - d1[x]
+				s3[x] = d1[x] - d3[x]
 			}
 			o := ci*nt + t - t0
-			step := c * nt
-			for i := 0; i < 4; i++ {
-				r := &s[i]
-				v[(i*4+0)*step+o] = r[0] - r[2]
-				v[(i*4+1)*step+o] = r[1] + r[2]
-				v[(i*4+2)*step+o] = r[2] - r[1]
-				v[(i*4+3)*step+o] = r[1] - r[3]
+			for i := range s {
+				si := s[i][:width]
+				e := i * 4 * step
+				v0 := v[e+o : e+o+n : e+o+n]
+				v1 := v[e+step+o : e+step+o+n : e+step+o+n]
+				v2 := v[e+2*step+o : e+2*step+o+n : e+2*step+o+n]
+				v3 := v[e+3*step+o : e+3*step+o+n : e+3*step+o+n]
+				for q := range v0 {
+					a, b, cc, dd := si[2*q], si[2*q+1], si[2*q+2], si[2*q+3]
+					v0[q] = a - cc
+					v1[q] = b + cc
+					v2[q] = cc - b
+					v3[q] = b - dd
+				}
 			}
+			t += n
 		}
 	}
 }
@@ -171,68 +195,69 @@ func winogradInput(v, src []float32, c int, g WinogradGeom, t0, t1 int) {
 // output channel and tile in [t0,t1) from the 16 GEMM results in m, applies
 // the epilogue and stores the pixels inside the image.
 func winogradOutput(dst, m []float32, k int, g WinogradGeom, t0, t1 int, e *Epilogue) {
+	const blk = winogradBlock
 	nt := t1 - t0
+	step := k * nt
 	tw := (g.OW + 1) / 2
 	ohw := g.OH * g.OW
-	step := k * nt
-	flags := 0
-	if e.Bias != nil {
-		flags |= flagBias
-	}
-	if e.Add != nil {
-		flags |= flagAdd
-	}
-	switch e.Act {
-	case Relu:
-		flags |= flagRelu
-	case Clip:
-		flags |= flagClip
-	}
+	var rows [2][2 * blk]float32
 	for ko := 0; ko < k; ko++ {
 		out := dst[ko*ohw : (ko+1)*ohw : (ko+1)*ohw]
 		var bias float32
-		if flags&flagBias != 0 {
+		if e.Bias != nil {
 			bias = e.Bias[ko]
 		}
 		var add []float32
-		if flags&flagAdd != 0 {
+		if e.Add != nil {
 			add = e.Add[ko*e.LdAdd : ko*e.LdAdd+ohw : ko*e.LdAdd+ohw]
 		}
-		for t := t0; t < t1; t++ {
+		for t := t0; t < t1; {
+			ty, tx := t/tw, t%tw
+			n := min(tw-tx, t1-t, blk)
 			o := ko*nt + t - t0
-			var s [2][4]float32 // A^T M
-			for j := 0; j < 4; j++ {
-				m0, m1, m2, m3 := m[j*step+o], m[(4+j)*step+o], m[(8+j)*step+o], m[(12+j)*step+o]
-				s[0][j] = m0 + m1 + m2
-				s[1][j] = m1 - m2 - m3
+			var mm [16][]float32
+			for i := range mm {
+				mm[i] = m[i*step+o : i*step+o+n : i*step+o+n]
 			}
-			y0, x0 := 2*(t/tw), 2*(t%tw)
-			for i := 0; i < 2; i++ {
-				y := y0 + i
-				if y >= g.OH {
-					break
+			r0, r1 := rows[0][:2*n], rows[1][:2*n]
+			for q := 0; q < n; q++ {
+				// A^T M: rows 0 and 1 of the 2x4 intermediate.
+				a0 := mm[0][q] + mm[4][q] + mm[8][q]
+				a1 := mm[1][q] + mm[5][q] + mm[9][q]
+				a2 := mm[2][q] + mm[6][q] + mm[10][q]
+				a3 := mm[3][q] + mm[7][q] + mm[11][q]
+				b0 := mm[4][q] - mm[8][q] - mm[12][q]
+				b1 := mm[5][q] - mm[9][q] - mm[13][q]
+				b2 := mm[6][q] - mm[10][q] - mm[14][q]
+				b3 := mm[7][q] - mm[11][q] - mm[15][q]
+				r0[2*q], r0[2*q+1] = a0+a1+a2, a1-a2-a3
+				r1[2*q], r1[2*q+1] = b0+b1+b2, b1-b2-b3
+			}
+			y0, x0 := 2*ty, 2*tx
+			cols := min(2*n, g.OW-x0)
+			for i := 0; i < 2 && y0+i < g.OH; i++ {
+				base := (y0+i)*g.OW + x0
+				dr := out[base : base+cols : base+cols]
+				src := rows[i][:cols]
+				var ar []float32
+				if add != nil {
+					ar = add[base : base+cols : base+cols]
 				}
-				r := &s[i]
-				px := [2]float32{r[0] + r[1] + r[2], r[1] - r[2] - r[3]}
-				for j, val := range px {
-					x := x0 + j
-					if x >= g.OW {
-						break
+				for j := range dr {
+					val := src[j] + bias
+					if ar != nil {
+						val += ar[j]
 					}
-					idx := y*g.OW + x
-					val += bias
-					if add != nil {
-						val += add[idx]
-					}
-					if flags&flagRelu != 0 {
+					switch e.Act {
+					case Relu:
 						val = max(val, 0)
-					}
-					if flags&flagClip != 0 {
+					case Clip:
 						val = min(max(val, e.Min), e.Max)
 					}
-					out[idx] = val
+					dr[j] = val
 				}
 			}
+			t += n
 		}
 	}
 }

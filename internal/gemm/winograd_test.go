@@ -69,6 +69,8 @@ func TestWinograd3x3(t *testing.T) {
 		{3, 3, 1, 1, 1, 1},
 		{1, 1, 1, 1, 1, 1},
 		{14, 13, 2, 1, 0, 2},
+		{3, 70, 1, 1, 1, 1}, // tile rows longer than winogradBlock
+		{5, 131, 0, 2, 1, 0},
 	}
 	chans := [][2]int{{1, 1}, {3, 5}, {17, 9}, {8, 33}}
 	for _, kern := range kernels() {
