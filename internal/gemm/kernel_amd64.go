@@ -27,12 +27,14 @@ func bestKernel() *kernel { return kernels()[0] }
 func tile(id kernelID, p *tileArgs) {
 	switch id {
 	case kernAVX512:
+		if p.cols <= 8 {
+			tileColTail(p)
+			return
+		}
 		// A last vector with at most 8 valid columns runs as a YMM half.
 		nv := (p.cols + 15) / 16
 		if p.cols-16*(nv-1) <= 8 {
 			switch nv {
-			case 1:
-				tile512x1h(p)
 			case 2:
 				tile512x2h(p)
 			default:
@@ -71,6 +73,39 @@ func tileAVX2Partial(p *tileArgs) {
 	storeTile(p, tmp[:], 16)
 }
 
+// tileColTail computes an AVX-512 tile of at most 8 columns with the
+// column kernels (vectors along the 8 rows of the A panel) and stores it
+// with the Go epilogue.
+func tileColTail(p *tileArgs) {
+	var cm, acc [8 * 8]float32 // column-major products; row-major tile
+	q := *p
+	q.c = &cm[0]
+	switch p.cols {
+	case 1:
+		tileCol1(&q)
+	case 2:
+		tileCol2(&q)
+	case 3:
+		tileCol3(&q)
+	case 4:
+		tileCol4(&q)
+	case 5:
+		tileCol5(&q)
+	case 6:
+		tileCol6(&q)
+	case 7:
+		tileCol7(&q)
+	default:
+		tileCol8(&q)
+	}
+	for j := 0; j < p.cols; j++ {
+		for r := 0; r < p.rows; r++ {
+			acc[r*8+j] = cm[j*8+r]
+		}
+	}
+	storeTile(p, acc[:], 8)
+}
+
 // The assembly kernels implement tileGeneric for a tile of mr rows and the
 // number of 16-float vectors in their name (tile512xN, AVX-512, column masks
 // from p.masks; tile512xNh has an 8-float last vector) or a full mr x 16
@@ -89,12 +124,33 @@ func tile512x3(p *tileArgs)
 func tileAVX2(p *tileArgs)
 
 //go:noescape
-func tile512x1h(p *tileArgs)
-
-//go:noescape
 func tile512x2h(p *tileArgs)
 
 //go:noescape
 func tile512x3h(p *tileArgs)
 
 func dot4(out *[4]float32, a, b0, b1, b2, b3 []float32) { dot4Generic(out, a, b0, b1, b2, b3) }
+
+//go:noescape
+func tileCol1(p *tileArgs)
+
+//go:noescape
+func tileCol2(p *tileArgs)
+
+//go:noescape
+func tileCol3(p *tileArgs)
+
+//go:noescape
+func tileCol4(p *tileArgs)
+
+//go:noescape
+func tileCol5(p *tileArgs)
+
+//go:noescape
+func tileCol6(p *tileArgs)
+
+//go:noescape
+func tileCol7(p *tileArgs)
+
+//go:noescape
+func tileCol8(p *tileArgs)
