@@ -41,6 +41,10 @@ type runState struct {
 	x         *exec
 }
 
+// maxTensorElems bounds every tensor and the scratch space of a plan, so
+// that a hostile model fails to load instead of exhausting memory.
+const maxTensorElems = 1 << 28
+
 // arenaAlign rounds buffer sizes so that buffers start on 64-byte lines.
 const arenaAlign = 16
 
@@ -122,10 +126,18 @@ func compile(g *graph, batch, threads int, cache map[string]any, pins map[string
 				}
 				continue
 			}
+			size := 1
 			for _, d := range outs[j].shape {
 				if d < 0 {
 					return nil, invalidf("%s: output %d has shape %v", n.label(), j, outs[j].shape)
 				}
+				if d > 0 && size > maxTensorElems/d {
+					return nil, notSupportedf("%s: output %d of shape %v is too large", n.label(), j, outs[j].shape)
+				}
+				size *= d
+			}
+			if pc.workspace > maxTensorElems {
+				return nil, notSupportedf("%s: needs %d floats of scratch", n.label(), pc.workspace)
 			}
 			outIDs[j] = newTensor(n.outputs[j], outs[j])
 		}
