@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/tlserve/tlserve/internal/onnxpb"
 )
 
 // sharedDir returns the read-only reference directory ../shared next to the
@@ -152,4 +154,42 @@ func argmax(s []float32) int {
 		}
 	}
 	return best
+}
+
+// TestExtractFixedBatchFallback uses a graph that reshapes to a constant
+// [1, 3], so no plan exists for batch 2: Extract must run image by image.
+func TestExtractFixedBatchFallback(t *testing.T) {
+	g := newTestGraph(13).input("x", 1, 3, 4, 4).
+		node("GlobalAveragePool", "gap", []string{"x"}, []string{"p"})
+	g.m.Graph.Initializer = append(g.m.Graph.Initializer, &onnxpb.Tensor{Name: "shape", Dims: []int64{2}, DataType: onnxpb.Int64, Int64Data: []int64{1, 3}})
+	g.init("w", dims(2, 3), []float32{1, 0, 0, 0, 1, -1}).
+		node("Reshape", "flat", []string{"p", "shape"}, []string{"emb"}).
+		node("Gemm", "fc", []string{"emb", "w"}, []string{"y"}, atInt("transB", 1)).
+		output("y")
+	m := g.parse(t, Options{Threads: 1})
+	if m.EmbeddingName() != "emb" || m.EmbeddingDim() != 3 || m.NumClasses() != 2 {
+		t.Fatalf("embedding %q dim %d classes %d", m.EmbeddingName(), m.EmbeddingDim(), m.NumClasses())
+	}
+	x := make([]float32, 2*48)
+	for i := range x {
+		x[i] = float32(i / 16) // channel means 0,1,2 then 3,4,5
+	}
+	var f Features
+	if err := m.Extract(context.Background(), &f, x, 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.plan(2); err == nil {
+		t.Fatal("a batch-2 plan compiled; the test needs a graph that pins the batch")
+	}
+	wantEmb := []float32{0, 1, 2, 3, 4, 5}
+	if i, ok := closeTo(f.Embedding, wantEmb, 1e-6); !ok {
+		t.Fatalf("embedding %v, want %v (element %d)", f.Embedding, wantEmb, i)
+	}
+	// logits: image 0 [0, 1-2] = [0, -1]; image 1 [3, 4-5] = [3, -1].
+	want := []float32{0, -1, 3, -1}
+	softmaxRow(want[:2])
+	softmaxRow(want[2:])
+	if i, ok := closeTo(f.Probs, want, 1e-6); !ok {
+		t.Fatalf("probs %v, want %v (element %d)", f.Probs, want, i)
+	}
 }
