@@ -2,6 +2,7 @@ package onnxmodel
 
 import (
 	"sync"
+	"sync/atomic"
 )
 
 // workerPool is a fixed set of goroutines, owned by one Model, that run the
@@ -46,6 +47,8 @@ type job struct {
 	ins, outs []*value
 	ws        []float32
 	f         func(lo, hi int) // for exec.parallel
+	n, grain  int
+	next      atomic.Int64 // first item not yet claimed
 
 	wg       sync.WaitGroup
 	mu       sync.Mutex
@@ -60,10 +63,10 @@ func (j *job) setPanic(r any) {
 	j.mu.Unlock()
 }
 
-// task is one chunk of a job.
+// task is one helper's share of a job.
 type task struct {
-	j             *job
-	chunk, lo, hi int
+	j     *job
+	chunk int
 }
 
 func (t *task) run() {
@@ -74,7 +77,20 @@ func (t *task) run() {
 			j.setPanic(r)
 		}
 	}()
-	j.fn(j, t.chunk, t.lo, t.hi)
+	j.drain(t.chunk)
+}
+
+// drain claims ranges of grain items until none are left, so that a
+// participant that is descheduled (the machine is shared) delays only the
+// range it holds.
+func (j *job) drain(chunk int) {
+	for {
+		lo := int(j.next.Add(int64(j.grain))) - j.grain
+		if lo >= j.n {
+			return
+		}
+		j.fn(j, chunk, lo, min(lo+j.grain, j.n))
+	}
 }
 
 // newExec returns the per-run state for a plan with the given workspace.
@@ -88,9 +104,11 @@ func newExec(ws, threads int, wp *workerPool) *exec {
 	return x
 }
 
-// split runs fn over [0,n) in up to x.threads contiguous chunks and waits.
-// Chunk c owns the c-th slice of any per-chunk scratch the kernel reserved.
-// A panic in any chunk is re-raised in the caller after all chunks finish.
+// split runs fn over [0,n) on up to x.threads goroutines and waits. Each
+// participant c (the caller is 0) claims contiguous ranges of items until
+// none are left and passes c as chunk, so chunk c owns the c-th slice of any
+// per-participant scratch the kernel reserved. A panic in any participant
+// is re-raised in the caller after all have finished.
 func (x *exec) split(n int, fn func(j *job, chunk, lo, hi int), arg any, ins, outs []*value) {
 	j := &x.job
 	j.fn, j.arg, j.ins, j.outs, j.ws = fn, arg, ins, outs, x.ws
@@ -101,10 +119,14 @@ func (x *exec) split(n int, fn func(j *job, chunk, lo, hi int), arg any, ins, ou
 		}
 		return
 	}
+	// Four ranges per participant balance the load without much
+	// contention on the counter.
+	j.n, j.grain = n, max(1, n/(4*chunks))
+	j.next.Store(0)
 	j.wg.Add(chunks - 1)
 	for c := 1; c < chunks; c++ {
 		t := &x.tasks[c]
-		t.j, t.chunk, t.lo, t.hi = j, c, c*n/chunks, (c+1)*n/chunks
+		t.j, t.chunk = j, c
 		x.pool.tasks <- t
 	}
 	func() {
@@ -113,7 +135,7 @@ func (x *exec) split(n int, fn func(j *job, chunk, lo, hi int), arg any, ins, ou
 				j.setPanic(r)
 			}
 		}()
-		fn(j, 0, 0, n/chunks)
+		j.drain(0)
 	}()
 	j.wg.Wait()
 	if p := j.panicked; p != nil {

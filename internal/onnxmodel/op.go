@@ -136,8 +136,9 @@ func (p *planCtx) reserve(n int) {
 type exec struct {
 	ws      []float32 // scratch, len >= planCtx.workspace
 	threads int
-	// parallel runs f over [0,n) split in up to threads contiguous chunks and
-	// waits; with threads == 1 it calls f(0, n) inline.
+	// parallel runs f over [0,n) split in contiguous ranges, on up to
+	// threads goroutines, and waits; with threads == 1 it calls f(0, n)
+	// inline.
 	// Calling parallel with a closure allocates; hot kernels use split,
 	// which takes a plain function and build-time state and does not.
 	parallel func(n int, f func(lo, hi int))
