@@ -7,7 +7,9 @@ import (
 	"image"
 	"log/slog"
 	"path/filepath"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tlserve/tlserve/internal/imageprep"
@@ -260,13 +262,14 @@ func (b *Backbone) Warmup(ctx context.Context) error {
 
 // run processes images in batches and calls emit(i, features, k) for
 // image i, the k-th of the current batch. emit must copy what it keeps.
+// Decoding and preprocessing are single-threaded per image and cost about
+// as much as the network for a photo, so the images of a batch are decoded
+// and then preprocessed on up to GOMAXPROCS goroutines.
 func (b *Backbone) run(ctx context.Context, images [][]byte, emit func(i int, f *onnxmodel.Features, k int)) error {
 	bufs := b.bufs.Get().(*buffers)
 	defer b.bufs.Put(bufs)
-	p := b.preps.Get().(*imageprep.Preprocessor)
-	defer b.preps.Put(p)
 	per := b.spec.Len()
-	decoded := make([]image.Image, 0, min(b.batch, len(images)))
+	decoded := make([]image.Image, min(b.batch, len(images)))
 	for start := 0; start < len(images); start += b.batch {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -275,26 +278,34 @@ func (b *Backbone) run(ctx context.Context, images [][]byte, emit func(i int, f 
 		n := end - start
 
 		t := time.Now()
-		decoded = decoded[:0]
-		for i := start; i < end; i++ {
-			img, err := imageprep.Decode(images[i], imageprep.DecodeOptions{MaxPixels: b.maxPixels})
+		err := parallel(n, func(k int) error {
+			img, err := imageprep.Decode(images[start+k], imageprep.DecodeOptions{MaxPixels: b.maxPixels})
 			if err != nil {
-				return &ImageError{Index: i, Err: err}
+				return &ImageError{Index: start + k, Err: err}
 			}
-			decoded = append(decoded, img)
+			decoded[k] = img
+			return nil
+		})
+		if err != nil {
+			clear(decoded)
+			return err
 		}
 		b.obs.ObserveStage(StageDecode, time.Since(t))
 
 		t = time.Now()
-		bufs.input = grow(bufs.input, n*per)
-		for k, img := range decoded {
-			p.Preprocess(bufs.input[k*per:(k+1)*per], img)
+		input := grow(bufs.input, n*per)
+		bufs.input = input
+		_ = parallel(n, func(k int) error {
+			p := b.preps.Get().(*imageprep.Preprocessor)
+			p.Preprocess(input[k*per:(k+1)*per], decoded[k])
+			b.preps.Put(p)
 			decoded[k] = nil // let the decoded pixels go as soon as possible
-		}
+			return nil
+		})
 		b.obs.ObserveStage(StagePreprocess, time.Since(t))
 
 		t = time.Now()
-		if err := b.model.Extract(ctx, &bufs.feat, bufs.input[:n*per], n); err != nil {
+		if err := b.model.Extract(ctx, &bufs.feat, input[:n*per], n); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -304,6 +315,42 @@ func (b *Backbone) run(ctx context.Context, images [][]byte, emit func(i int, f 
 
 		for k := range n {
 			emit(start+k, &bufs.feat, k)
+		}
+	}
+	return nil
+}
+
+// parallel calls f(0..n-1) on up to GOMAXPROCS goroutines and returns the
+// error of the lowest index that failed, so the reported image does not
+// depend on scheduling.
+func parallel(n int, f func(k int) error) error {
+	workers := min(n, runtime.GOMAXPROCS(0))
+	if workers <= 1 {
+		for k := range n {
+			if err := f(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	errs := make([]error, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				k := int(next.Add(1) - 1)
+				if k >= n {
+					return
+				}
+				errs[k] = f(k)
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
 	}
 	return nil

@@ -108,6 +108,11 @@ func squeezenet(t *testing.T) (*backbone.Backbone, *stageCounter) {
 
 func readImage(t *testing.T, name string) []byte {
 	t.Helper()
+	return readImageTB(t, name)
+}
+
+func readImageTB(t testing.TB, name string) []byte {
+	t.Helper()
 	b, err := os.ReadFile(filepath.Join(sharedDir(t), "data", "images", name))
 	if err != nil {
 		t.Fatal(err)
