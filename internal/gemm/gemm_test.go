@@ -469,3 +469,27 @@ func TestMulPackedInPlaceResidual(t *testing.T) {
 		})
 	}
 }
+
+// TestMulPackedConcurrent runs column halves of one product on two
+// goroutines sharing a PackedA, as the engine does.
+func TestMulPackedConcurrent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 20))
+	c := newMulCase(rng, 40, 301, 270, epiCases[8], 2)
+	want, scale := c.reference()
+	pa := PackA(c.m, c.k, c.a, c.lda)
+	dst := guarded((c.m-1)*c.ldc+c.n, nil)
+	half := c.n / 2
+	done := make(chan struct{})
+	for _, r := range [][2]int{{0, half}, {half, c.n}} {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			ep := *c.ep
+			ep.Add = c.add[r[0]:]
+			ws := make([]float32, WorkspaceSize(c.k, r[1]-r[0]))
+			MulPacked(dst[guard+r[0]:], c.ldc, pa, c.b[r[0]:], c.ldb, r[1]-r[0], &ep, ws)
+		}()
+	}
+	<-done
+	<-done
+	checkOutput(t, dst, c.m, c.n, c.ldc, c.k, want, scale)
+}
