@@ -2,6 +2,8 @@ package onnxmodel
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"testing"
@@ -131,7 +133,16 @@ func TestOptions(t *testing.T) {
 	if _, err := Parse(tinyNet().bytes(), Options{Embedding: "nope"}); err == nil || !strings.Contains(err.Error(), `"nope"`) {
 		t.Errorf("unknown embedding name: error %v", err)
 	}
-	m := tinyNet().parse(t, Options{Threads: 1, Embedding: "c"})
+	b := tinyNet().bytes()
+	sum := sha256.Sum256(b)
+	m, err := Parse(b, Options{Threads: 1, Embedding: "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if m.ID() != hex.EncodeToString(sum[:]) {
+		t.Errorf("ID() = %s, want the SHA-256 of the file", m.ID())
+	}
 	if m.EmbeddingName() != "c" || m.EmbeddingDim() != 3 {
 		t.Errorf("override: embedding %q dim %d, want c, 3", m.EmbeddingName(), m.EmbeddingDim())
 	}

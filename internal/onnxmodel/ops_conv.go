@@ -27,7 +27,6 @@ type convPlan struct {
 	direct        bool
 	depthwise     bool
 	packed        [][]*gemm.PackedA // [group][row part], nil when W is computed at run time
-	bias          []float32         // constant bias, or nil
 	fuse          convFusion
 	tile, tiles   int // output columns per tile, tiles per image and group
 	rowBlock      int // output channels per row part
@@ -89,9 +88,6 @@ func buildConv(p *planCtx, n *node, ins []info) ([]info, kernel, error) {
 		b := ins[2]
 		if b.dtype != Float32 || len(b.shape) != 1 || b.shape[0] != cp.m {
 			return nil, nil, fmt.Errorf("bias B has shape %v, want [%d]", b.shape, cp.m)
-		}
-		if b.c != nil {
-			cp.bias = b.c.f
 		}
 	}
 	if n.fuse.residual {
