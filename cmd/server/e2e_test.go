@@ -619,9 +619,41 @@ func TestEndToEnd(t *testing.T) {
 		interrupted = s.submit(t, "model=interrupted&epochs=500&patience=500", train.perClass(30, 0))
 		time.Sleep(300 * time.Millisecond)
 	}
+	// Shutdown drains a request in flight: it still gets its answer.
+	var files []file
+	for i := range 40 {
+		files = append(files, file{"image", fmt.Sprintf("dog%d.jpg", i), dog})
+	}
+	ct, body := multipartBody(t, files)
+	inflight := make(chan response, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", s.base+"/predict?top_k=1", bytes.NewReader(body))
+		req.Header.Set("Content-Type", ct)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			inflight <- response{status: -1, body: []byte(err.Error())}
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		inflight <- response{status: resp.StatusCode, body: b}
+	}()
+	// The scrape itself is one request in flight; wait for the second.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		out := string(s.do(t, "GET", "/metrics", "", nil).body)
+		if strings.Contains(out, "\ntlserve_http_requests_in_flight 2\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the predict request never showed as in flight")
+		}
+	}
 	stopped = true
 	if err := s.stop(); err != nil {
 		t.Fatalf("shutdown: %v", err)
+	}
+	if r := <-inflight; r.status != http.StatusOK || !strings.Contains(string(r.body), `"file":"dog39.jpg"`) {
+		t.Errorf("request in flight at shutdown: %d %.200s", r.status, r.body)
 	}
 
 	s = startServer(t, model, dataDir)

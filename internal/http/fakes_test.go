@@ -266,6 +266,9 @@ func (j *fakeJobs) Cancel(id string) (jobs.Job, error) {
 	if err != nil {
 		return jobs.Job{}, err
 	}
+	if j.jobs[i].Status.Final() {
+		return j.jobs[i], fmt.Errorf("%w: %s is %s", jobs.ErrFinished, id, j.jobs[i].Status)
+	}
 	j.jobs[i].Status = jobs.Canceled
 	return j.jobs[i], nil
 }

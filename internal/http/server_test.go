@@ -520,6 +520,7 @@ func TestJobs(t *testing.T) {
 		{"cancel unknown", "DELETE", "/finetune/job9", 404, "job_not_found"},
 		{"cancel", "DELETE", "/finetune/job1", 200, "canceled"},
 		{"get canceled", "GET", "/finetune/job1", 200, "canceled"},
+		{"cancel finished", "DELETE", "/finetune/job1", 409, "job_finished"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
