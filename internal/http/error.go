@@ -82,9 +82,9 @@ func classify(err error) (status int, code string) {
 	return http.StatusInternalServerError, codeInternal
 }
 
-// writeError answers err as JSON. Client errors (4xx) carry the error text,
-// which names the offending input; server errors carry a short message and
-// are logged in full with the request id.
+// writeError answers err as JSON. The message is the error text, which
+// names the offending input, except for internal errors: those are logged
+// in full with the request id and the client gets a short message.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, code := classify(err)
 	id := requestID(r.Context())
@@ -93,12 +93,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &mb):
 		msg = fmt.Sprintf("request body is larger than the limit of %s for %s %s", formatBytes(mb.Limit), r.Method, r.URL.Path)
-	case status >= 500:
-		s.logger.Error("request failed", "request_id", id, "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
-		msg = http.StatusText(status)
-		if code == codeCanceled {
-			msg = "request canceled"
-		}
+	case code == codeInternal:
+		s.logger.Error("request failed", "request_id", id, "method", r.Method, "path", r.URL.Path, "err", err)
+		msg = "internal error; the server log has the details under this request id"
+	case code == codeCanceled:
+		msg = "request canceled before it completed"
 	}
 	detail := errorDetail{Code: code, Message: msg, RequestID: id}
 	var fe *finetune.InvalidFilesError

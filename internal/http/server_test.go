@@ -619,7 +619,7 @@ func TestLoadShedding(t *testing.T) {
 	}()
 	<-e.bb.entered // the first request holds the only slot
 	rec := e.do(t, "POST", "/predict", "image/png", img)
-	checkError(t, rec, 503, "overloaded")
+	checkError(t, rec, 503, "overloaded", "limit 1")
 	if rec.Header().Get("Retry-After") == "" {
 		t.Error("no Retry-After")
 	}
@@ -640,7 +640,11 @@ func TestLoadShedding(t *testing.T) {
 func TestPanicRecovered(t *testing.T) {
 	e := newEnv(t, nil)
 	e.bb.panicMsg = "boom"
-	checkError(t, e.do(t, "POST", "/predict", "image/png", solidPNG(t, 2, 2, red)), 500, "internal")
+	rec := e.do(t, "POST", "/predict", "image/png", solidPNG(t, 2, 2, red))
+	checkError(t, rec, 500, "internal", "request id")
+	if strings.Contains(rec.Body.String(), "boom") {
+		t.Errorf("internal detail leaked to the client: %s", rec.Body)
+	}
 	e.bb.panicMsg = ""
 	if rec := e.do(t, "POST", "/predict", "image/png", solidPNG(t, 2, 2, red)); rec.Code != 200 {
 		t.Errorf("after panic: %d", rec.Code)
