@@ -154,3 +154,43 @@ func tileCol7(p *tileArgs)
 
 //go:noescape
 func tileCol8(p *tileArgs)
+
+// The Winograd row kernels (fast: AVX-512) implement winoVertGeneric,
+// winoHorizGeneric and winoOutGeneric; see _asm/gen.go for their slack
+// requirements, which the fixed-size row buffers and winoSlack meet.
+
+func winoVert(fast bool, d, s *[4][winoRow]float32, width int) {
+	if fast {
+		winoVert512(&d[0][0], &d[1][0], &d[2][0], &d[3][0], &s[0][0], &s[1][0], &s[2][0], &s[3][0], width)
+		return
+	}
+	winoVertGeneric(d, s, width)
+}
+
+func winoHoriz(fast bool, s *[winoRow]float32, v0, v1, v2, v3 []float32) {
+	if fast && len(v0) > 0 {
+		_, _, _ = v1[len(v0)-1], v2[len(v0)-1], v3[len(v0)-1]
+		winoHoriz512(&s[0], len(v0), &v0[0], &v1[0], &v2[0], &v3[0])
+		return
+	}
+	winoHorizGeneric(s, v0, v1, v2, v3)
+}
+
+func winoOut(fast bool, m []float32, step, n int, r *[2][winoRow]float32) {
+	if fast && n > 0 {
+		// Whole vectors: the last stream is read up to 15 floats past n.
+		_ = m[15*step+n-1+winoSlack/2]
+		winoOut512(&m[0], step*4, n, &r[0][0], &r[1][0])
+		return
+	}
+	winoOutGeneric(m, step, n, r)
+}
+
+//go:noescape
+func winoVert512(d0, d1, d2, d3, s0, s1, s2, s3 *float32, n int)
+
+//go:noescape
+func winoHoriz512(s *float32, n int, v0, v1, v2, v3 *float32)
+
+//go:noescape
+func winoOut512(m *float32, step int, n int, r0, r1 *float32)

@@ -3351,3 +3351,250 @@ tileAVX2_r5_nclip:
 tileAVX2_done:
 	VZEROUPPER
 	RET
+
+// func winoVert512(d0, d1, d2, d3, s0, s1, s2, s3 *float32, n int)
+TEXT ·winoVert512(SB), NOSPLIT, $0-72
+	MOVQ d0+0(FP), AX
+	MOVQ d1+8(FP), BX
+	MOVQ d2+16(FP), DX
+	MOVQ d3+24(FP), SI
+	MOVQ s0+32(FP), DI
+	MOVQ s1+40(FP), R8
+	MOVQ s2+48(FP), R9
+	MOVQ s3+56(FP), R10
+	MOVQ n+64(FP), CX
+winoVert512_loop:
+	CMPQ CX, $0
+	JLE winoVert512_done
+	VMOVUPS (AX), Z0
+	VMOVUPS (BX), Z1
+	VMOVUPS (DX), Z2
+	VMOVUPS (SI), Z3
+	VSUBPS Z2, Z0, Z4
+	VADDPS Z2, Z1, Z5
+	VSUBPS Z1, Z2, Z6
+	VSUBPS Z3, Z1, Z7
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, (R8)
+	VMOVUPS Z6, (R9)
+	VMOVUPS Z7, (R10)
+	ADDQ $64, AX
+	ADDQ $64, BX
+	ADDQ $64, DX
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, R8
+	ADDQ $64, R9
+	ADDQ $64, R10
+	SUBQ $16, CX
+	JMP winoVert512_loop
+winoVert512_done:
+	VZEROUPPER
+	RET
+
+// func winoHoriz512(s *float32, n int, v0, v1, v2, v3 *float32)
+TEXT ·winoHoriz512(SB), NOSPLIT, $0-48
+	MOVQ s+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ v0+16(FP), R8
+	MOVQ v1+24(FP), R9
+	MOVQ v2+32(FP), R10
+	MOVQ v3+40(FP), R11
+	VMOVUPS evenIdx<>(SB), Z30
+	VMOVUPS oddIdx<>(SB), Z31
+winoHoriz512_loop:
+	CMPQ CX, $0
+	JLE winoHoriz512_done
+	MOVQ $0xffff, AX
+	CMPQ CX, $16
+	JGE winoHoriz512_full
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+winoHoriz512_full:
+	KMOVW AX, K1
+	VMOVUPS (SI), Z8
+	VMOVAPS Z8, Z9
+	VPERMT2PS 64(SI), Z30, Z8
+	VPERMT2PS 64(SI), Z31, Z9
+	VMOVUPS 8(SI), Z10
+	VMOVAPS Z10, Z11
+	VPERMT2PS 72(SI), Z30, Z10
+	VPERMT2PS 72(SI), Z31, Z11
+	VSUBPS Z10, Z8, Z12
+	VADDPS Z10, Z9, Z13
+	VSUBPS Z9, Z10, Z14
+	VSUBPS Z11, Z9, Z15
+	VMOVUPS Z12, K1, (R8)
+	VMOVUPS Z13, K1, (R9)
+	VMOVUPS Z14, K1, (R10)
+	VMOVUPS Z15, K1, (R11)
+	ADDQ $128, SI
+	ADDQ $64, R8
+	ADDQ $64, R9
+	ADDQ $64, R10
+	ADDQ $64, R11
+	SUBQ $16, CX
+	JMP winoHoriz512_loop
+winoHoriz512_done:
+	VZEROUPPER
+	RET
+
+// func winoOut512(m *float32, step int, n int, r0, r1 *float32)
+TEXT ·winoOut512(SB), NOSPLIT, $0-40
+	MOVQ m+0(FP), SI
+	MOVQ step+8(FP), DX
+	MOVQ n+16(FP), CX
+	MOVQ r0+24(FP), R8
+	MOVQ r1+32(FP), R9
+	VMOVUPS loIdx<>(SB), Z30
+	VMOVUPS hiIdx<>(SB), Z31
+winoOut512_loop:
+	CMPQ CX, $0
+	JLE winoOut512_done
+	MOVQ SI, AX
+	VMOVUPS (AX), Z0
+	ADDQ DX, AX
+	VMOVUPS (AX), Z1
+	ADDQ DX, AX
+	VMOVUPS (AX), Z2
+	ADDQ DX, AX
+	VMOVUPS (AX), Z3
+	ADDQ DX, AX
+	VMOVUPS (AX), Z4
+	ADDQ DX, AX
+	VMOVUPS (AX), Z5
+	ADDQ DX, AX
+	VMOVUPS (AX), Z6
+	ADDQ DX, AX
+	VMOVUPS (AX), Z7
+	ADDQ DX, AX
+	VMOVUPS (AX), Z8
+	ADDQ DX, AX
+	VMOVUPS (AX), Z9
+	ADDQ DX, AX
+	VMOVUPS (AX), Z10
+	ADDQ DX, AX
+	VMOVUPS (AX), Z11
+	ADDQ DX, AX
+	VMOVUPS (AX), Z12
+	ADDQ DX, AX
+	VMOVUPS (AX), Z13
+	ADDQ DX, AX
+	VMOVUPS (AX), Z14
+	ADDQ DX, AX
+	VMOVUPS (AX), Z15
+	VADDPS Z4, Z0, Z16
+	VADDPS Z8, Z16, Z16
+	VSUBPS Z8, Z4, Z20
+	VSUBPS Z12, Z20, Z20
+	VADDPS Z5, Z1, Z17
+	VADDPS Z9, Z17, Z17
+	VSUBPS Z9, Z5, Z21
+	VSUBPS Z13, Z21, Z21
+	VADDPS Z6, Z2, Z18
+	VADDPS Z10, Z18, Z18
+	VSUBPS Z10, Z6, Z22
+	VSUBPS Z14, Z22, Z22
+	VADDPS Z7, Z3, Z19
+	VADDPS Z11, Z19, Z19
+	VSUBPS Z11, Z7, Z23
+	VSUBPS Z15, Z23, Z23
+	VADDPS Z17, Z16, Z24
+	VADDPS Z18, Z24, Z24
+	VSUBPS Z18, Z17, Z25
+	VSUBPS Z19, Z25, Z25
+	VMOVAPS Z24, Z26
+	VPERMT2PS Z25, Z30, Z24
+	VPERMT2PS Z25, Z31, Z26
+	VMOVUPS Z24, (R8)
+	VMOVUPS Z26, 64(R8)
+	VADDPS Z21, Z20, Z24
+	VADDPS Z22, Z24, Z24
+	VSUBPS Z22, Z21, Z25
+	VSUBPS Z23, Z25, Z25
+	VMOVAPS Z24, Z26
+	VPERMT2PS Z25, Z30, Z24
+	VPERMT2PS Z25, Z31, Z26
+	VMOVUPS Z24, (R9)
+	VMOVUPS Z26, 64(R9)
+	ADDQ $64, SI
+	ADDQ $128, R8
+	ADDQ $128, R9
+	SUBQ $16, CX
+	JMP winoOut512_loop
+winoOut512_done:
+	VZEROUPPER
+	RET
+
+DATA evenIdx<>+0(SB)/4, $0
+DATA evenIdx<>+4(SB)/4, $2
+DATA evenIdx<>+8(SB)/4, $4
+DATA evenIdx<>+12(SB)/4, $6
+DATA evenIdx<>+16(SB)/4, $8
+DATA evenIdx<>+20(SB)/4, $10
+DATA evenIdx<>+24(SB)/4, $12
+DATA evenIdx<>+28(SB)/4, $14
+DATA evenIdx<>+32(SB)/4, $16
+DATA evenIdx<>+36(SB)/4, $18
+DATA evenIdx<>+40(SB)/4, $20
+DATA evenIdx<>+44(SB)/4, $22
+DATA evenIdx<>+48(SB)/4, $24
+DATA evenIdx<>+52(SB)/4, $26
+DATA evenIdx<>+56(SB)/4, $28
+DATA evenIdx<>+60(SB)/4, $30
+GLOBL evenIdx<>(SB), RODATA|NOPTR, $64
+
+DATA oddIdx<>+0(SB)/4, $1
+DATA oddIdx<>+4(SB)/4, $3
+DATA oddIdx<>+8(SB)/4, $5
+DATA oddIdx<>+12(SB)/4, $7
+DATA oddIdx<>+16(SB)/4, $9
+DATA oddIdx<>+20(SB)/4, $11
+DATA oddIdx<>+24(SB)/4, $13
+DATA oddIdx<>+28(SB)/4, $15
+DATA oddIdx<>+32(SB)/4, $17
+DATA oddIdx<>+36(SB)/4, $19
+DATA oddIdx<>+40(SB)/4, $21
+DATA oddIdx<>+44(SB)/4, $23
+DATA oddIdx<>+48(SB)/4, $25
+DATA oddIdx<>+52(SB)/4, $27
+DATA oddIdx<>+56(SB)/4, $29
+DATA oddIdx<>+60(SB)/4, $31
+GLOBL oddIdx<>(SB), RODATA|NOPTR, $64
+
+DATA loIdx<>+0(SB)/4, $0
+DATA loIdx<>+4(SB)/4, $16
+DATA loIdx<>+8(SB)/4, $1
+DATA loIdx<>+12(SB)/4, $17
+DATA loIdx<>+16(SB)/4, $2
+DATA loIdx<>+20(SB)/4, $18
+DATA loIdx<>+24(SB)/4, $3
+DATA loIdx<>+28(SB)/4, $19
+DATA loIdx<>+32(SB)/4, $4
+DATA loIdx<>+36(SB)/4, $20
+DATA loIdx<>+40(SB)/4, $5
+DATA loIdx<>+44(SB)/4, $21
+DATA loIdx<>+48(SB)/4, $6
+DATA loIdx<>+52(SB)/4, $22
+DATA loIdx<>+56(SB)/4, $7
+DATA loIdx<>+60(SB)/4, $23
+GLOBL loIdx<>(SB), RODATA|NOPTR, $64
+
+DATA hiIdx<>+0(SB)/4, $8
+DATA hiIdx<>+4(SB)/4, $24
+DATA hiIdx<>+8(SB)/4, $9
+DATA hiIdx<>+12(SB)/4, $25
+DATA hiIdx<>+16(SB)/4, $10
+DATA hiIdx<>+20(SB)/4, $26
+DATA hiIdx<>+24(SB)/4, $11
+DATA hiIdx<>+28(SB)/4, $27
+DATA hiIdx<>+32(SB)/4, $12
+DATA hiIdx<>+36(SB)/4, $28
+DATA hiIdx<>+40(SB)/4, $13
+DATA hiIdx<>+44(SB)/4, $29
+DATA hiIdx<>+48(SB)/4, $14
+DATA hiIdx<>+52(SB)/4, $30
+DATA hiIdx<>+56(SB)/4, $15
+DATA hiIdx<>+60(SB)/4, $31
+GLOBL hiIdx<>(SB), RODATA|NOPTR, $64

@@ -8,6 +8,7 @@ package gemm
 type Winograd3x3 struct {
 	k, c int
 	u    [16]*PackedA // u[e] is the K x C matrix of transformed filter element e
+	fast bool         // use the AVX-512 row kernels of the transforms
 }
 
 // WinogradGeom describes one image of a Winograd3x3 convolution: the input
@@ -54,7 +55,7 @@ func NewWinograd3x3(k, c int, w []float32) *Winograd3x3 {
 			}
 		}
 	}
-	wg := &Winograd3x3{k: k, c: c}
+	wg := &Winograd3x3{k: k, c: c, fast: impl.id == kernAVX512}
 	for e := range wg.u {
 		wg.u[e] = PackA(k, c, mats[e*k*c:(e+1)*k*c], c)
 	}
@@ -72,7 +73,8 @@ func (wg *Winograd3x3) WorkspaceSize(tiles int) int {
 		return 0
 	}
 	nt := min(tiles, winogradChunk)
-	return 16*(wg.c+wg.k)*nt + WorkspaceSize(wg.c, nt)
+	// The slack lets the row kernels read whole vectors past a row of M.
+	return 16*(wg.c+wg.k)*nt + WorkspaceSize(wg.c, nt) + winoSlack
 }
 
 // Conv computes the output tiles [t0,t1) of one image:
@@ -117,31 +119,38 @@ func (wg *Winograd3x3) Conv(dst, src []float32, g WinogradGeom, t0, t1 int, ep *
 		cs, ks := wg.c*nt, wg.k*nt
 		v := ws[: 16*cs : 16*cs]
 		m := ws[16*cs : 16*(cs+ks) : 16*(cs+ks)]
-		gws := ws[16*(cs+ks):]
-		winogradInput(v, src, wg.c, g, c0, c1)
+		gws := ws[16*(cs+ks) : len(ws)-winoSlack]
+		winogradInput(v, src, wg.c, g, c0, c1, wg.fast)
 		for i := range wg.u {
 			MulPacked(m[i*ks:(i+1)*ks], nt, wg.u[i], v[i*cs:(i+1)*cs], nt, nt, nil, gws)
 		}
-		winogradOutput(dst, m, wg.k, g, c0, c1, &e)
+		winogradOutput(dst, ws[16*cs:], wg.k, g, c0, c1, &e, wg.fast)
 	}
 }
 
 // winogradBlock is the number of tiles of one tile row transformed at a
-// time, through stack buffers.
-const winogradBlock = 32
+// time, through stack buffers; winoSlack is the room past the end of those
+// buffers (and of M in the workspace) that lets the row kernels work on
+// whole 16-float vectors.
+const (
+	winogradBlock = 32
+	winoSlack     = 32
+	winoRow       = 2*winogradBlock + 2 + winoSlack
+)
 
 // winogradInput writes V = B^T d B of the 4x4 input tile d of every channel
 // and tile in [t0,t1) to v: element e of (channel ci, tile t) at
 // v[e*c*nt + ci*nt + t-t0]. B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
 // It works on runs of tiles along a tile row: the vertical half of the
-// transform is shared by the two tiles that overlap each input column.
-func winogradInput(v, src []float32, c int, g WinogradGeom, t0, t1 int) {
+// transform (winoVert) is shared by the two tiles that overlap each input
+// column, the horizontal half (winoHoriz) writes rows of V.
+func winogradInput(v, src []float32, c int, g WinogradGeom, t0, t1 int, fast bool) {
 	const blk = winogradBlock
 	nt := t1 - t0
 	step := c * nt
 	tw := (g.OW + 1) / 2
 	hw := g.H * g.W
-	var d, s [4][2*blk + 2]float32
+	var d, s [4][winoRow]float32
 	for ci := 0; ci < c; ci++ {
 		img := src[ci*hw : (ci+1)*hw : (ci+1)*hw]
 		for t := t0; t < t1; {
@@ -162,45 +171,79 @@ func winogradInput(v, src []float32, c int, g WinogradGeom, t0, t1 int) {
 				copy(row[lo:hi], img[y*g.W+ix0+lo:y*g.W+ix0+hi])
 				clear(row[hi:])
 			}
-			d0, d1, d2, d3 := d[0][:width], d[1][:width], d[2][:width], d[3][:width]
-			s0, s1, s2, s3 := s[0][:width], s[1][:width], s[2][:width], s[3][:width]
-			for x := range d0 {
-				s0[x] = d0[x] - d2[x]
-				s1[x] = d1[x] + d2[x]
-				s2[x] = d2[x] - d1[x]
-				s3[x] = d1[x] - d3[x]
-			}
+			winoVert(fast, &d, &s, width)
 			o := ci*nt + t - t0
 			for i := range s {
-				si := s[i][:width]
 				e := i * 4 * step
-				v0 := v[e+o : e+o+n : e+o+n]
-				v1 := v[e+step+o : e+step+o+n : e+step+o+n]
-				v2 := v[e+2*step+o : e+2*step+o+n : e+2*step+o+n]
-				v3 := v[e+3*step+o : e+3*step+o+n : e+3*step+o+n]
-				for q := range v0 {
-					a, b, cc, dd := si[2*q], si[2*q+1], si[2*q+2], si[2*q+3]
-					v0[q] = a - cc
-					v1[q] = b + cc
-					v2[q] = cc - b
-					v3[q] = b - dd
-				}
+				winoHoriz(fast, &s[i], v[e+o:e+o+n:e+o+n], v[e+step+o:e+step+o+n:e+step+o+n],
+					v[e+2*step+o:e+2*step+o+n:e+2*step+o+n], v[e+3*step+o:e+3*step+o+n:e+3*step+o+n])
 			}
 			t += n
 		}
 	}
 }
 
-// winogradOutput computes Y = A^T M A (A^T = [1 1 1 0; 0 1 -1 -1]) of every
-// output channel and tile in [t0,t1) from the 16 GEMM results in m, applies
+// winoVertGeneric computes the vertical half of the input transform for
+// the first width columns: s0 = d0-d2, s1 = d1+d2, s2 = d2-d1, s3 = d1-d3.
+func winoVertGeneric(d, s *[4][winoRow]float32, width int) {
+	d0, d1, d2, d3 := d[0][:width], d[1][:width], d[2][:width], d[3][:width]
+	s0, s1, s2, s3 := s[0][:width], s[1][:width], s[2][:width], s[3][:width]
+	for x := range d0 {
+		s0[x] = d0[x] - d2[x]
+		s1[x] = d1[x] + d2[x]
+		s2[x] = d2[x] - d1[x]
+		s3[x] = d1[x] - d3[x]
+	}
+}
+
+// winoHorizGeneric computes the horizontal half of the input transform of
+// the len(v0) tiles of one row: with a, b, c, d = s[2q:2q+4],
+// v0[q] = a-c, v1[q] = b+c, v2[q] = c-b, v3[q] = b-d.
+func winoHorizGeneric(s *[winoRow]float32, v0, v1, v2, v3 []float32) {
+	v1, v2, v3 = v1[:len(v0)], v2[:len(v0)], v3[:len(v0)]
+	for q := range v0 {
+		a, b, cc, dd := s[2*q], s[2*q+1], s[2*q+2], s[2*q+3]
+		v0[q] = a - cc
+		v1[q] = b + cc
+		v2[q] = cc - b
+		v3[q] = b - dd
+	}
+}
+
+// winoOutGeneric computes Y = A^T M A (A^T = [1 1 1 0; 0 1 -1 -1]) of n
+// tiles whose 16 elements are m[e*step+q]: output rows 0 and 1 of tile q
+// go to r[0][2q:2q+2] and r[1][2q:2q+2].
+func winoOutGeneric(m []float32, step, n int, r *[2][winoRow]float32) {
+	var mm [16][]float32
+	for i := range mm {
+		mm[i] = m[i*step : i*step+n : i*step+n]
+	}
+	r0, r1 := r[0][:2*n], r[1][:2*n]
+	for q := 0; q < n; q++ {
+		a0 := mm[0][q] + mm[4][q] + mm[8][q]
+		a1 := mm[1][q] + mm[5][q] + mm[9][q]
+		a2 := mm[2][q] + mm[6][q] + mm[10][q]
+		a3 := mm[3][q] + mm[7][q] + mm[11][q]
+		b0 := mm[4][q] - mm[8][q] - mm[12][q]
+		b1 := mm[5][q] - mm[9][q] - mm[13][q]
+		b2 := mm[6][q] - mm[10][q] - mm[14][q]
+		b3 := mm[7][q] - mm[11][q] - mm[15][q]
+		r0[2*q], r0[2*q+1] = a0+a1+a2, a1-a2-a3
+		r1[2*q], r1[2*q+1] = b0+b1+b2, b1-b2-b3
+	}
+}
+
+// winogradOutput transforms the 16 GEMM results in m (element e of output
+// channel ko and tile t at m[e*k*nt + ko*nt + t-t0]; m extends winoSlack
+// floats past them) for every output channel and tile in [t0,t1), applies
 // the epilogue and stores the pixels inside the image.
-func winogradOutput(dst, m []float32, k int, g WinogradGeom, t0, t1 int, e *Epilogue) {
+func winogradOutput(dst, m []float32, k int, g WinogradGeom, t0, t1 int, e *Epilogue, fast bool) {
 	const blk = winogradBlock
 	nt := t1 - t0
 	step := k * nt
 	tw := (g.OW + 1) / 2
 	ohw := g.OH * g.OW
-	var rows [2][2 * blk]float32
+	var rows [2][winoRow]float32
 	for ko := 0; ko < k; ko++ {
 		out := dst[ko*ohw : (ko+1)*ohw : (ko+1)*ohw]
 		var bias float32
@@ -214,25 +257,7 @@ func winogradOutput(dst, m []float32, k int, g WinogradGeom, t0, t1 int, e *Epil
 		for t := t0; t < t1; {
 			ty, tx := t/tw, t%tw
 			n := min(tw-tx, t1-t, blk)
-			o := ko*nt + t - t0
-			var mm [16][]float32
-			for i := range mm {
-				mm[i] = m[i*step+o : i*step+o+n : i*step+o+n]
-			}
-			r0, r1 := rows[0][:2*n], rows[1][:2*n]
-			for q := 0; q < n; q++ {
-				// A^T M: rows 0 and 1 of the 2x4 intermediate.
-				a0 := mm[0][q] + mm[4][q] + mm[8][q]
-				a1 := mm[1][q] + mm[5][q] + mm[9][q]
-				a2 := mm[2][q] + mm[6][q] + mm[10][q]
-				a3 := mm[3][q] + mm[7][q] + mm[11][q]
-				b0 := mm[4][q] - mm[8][q] - mm[12][q]
-				b1 := mm[5][q] - mm[9][q] - mm[13][q]
-				b2 := mm[6][q] - mm[10][q] - mm[14][q]
-				b3 := mm[7][q] - mm[11][q] - mm[15][q]
-				r0[2*q], r0[2*q+1] = a0+a1+a2, a1-a2-a3
-				r1[2*q], r1[2*q+1] = b0+b1+b2, b1-b2-b3
-			}
+			winoOut(fast, m[ko*nt+t-t0:], step, n, &rows)
 			y0, x0 := 2*ty, 2*tx
 			cols := min(2*n, g.OW-x0)
 			for i := 0; i < 2 && y0+i < g.OH; i++ {

@@ -65,6 +65,7 @@ func main() {
 		colTail(c)
 	}
 	avx2()
+	winograd()
 	os.Stdout.WriteString(out.String())
 }
 
@@ -398,4 +399,151 @@ func avx2Store(name string) {
 		}
 		p("ADDQ R9, R8")
 	}
+}
+
+// winograd emits the AVX-512 row kernels of the Winograd transforms (see
+// winoVertGeneric, winoHorizGeneric and winoOutGeneric in winograd.go).
+// They work on whole 16-float vectors: the Go callers give every buffer
+// read here, and the row buffers written, 32 floats of slack; only the
+// stores of winoHoriz512 into V are masked to n.
+func winograd() {
+	// winoVert512: s0 = d0-d2, s1 = d1+d2, s2 = d2-d1, s3 = d1-d3 over n
+	// floats rounded up to 16.
+	out.WriteString("\n// func winoVert512(d0, d1, d2, d3, s0, s1, s2, s3 *float32, n int)\nTEXT ·winoVert512(SB), NOSPLIT, $0-72\n")
+	regs := []string{"AX", "BX", "DX", "SI", "DI", "R8", "R9", "R10"}
+	names := []string{"d0", "d1", "d2", "d3", "s0", "s1", "s2", "s3"}
+	for i, r := range regs {
+		p("MOVQ %s+%d(FP), %s", names[i], i*8, r)
+	}
+	p("MOVQ n+64(FP), CX")
+	label("winoVert512_loop")
+	p("CMPQ CX, $0")
+	p("JLE winoVert512_done")
+	for i := 0; i < 4; i++ {
+		p("VMOVUPS (%s), Z%d", regs[i], i)
+	}
+	p("VSUBPS Z2, Z0, Z4")
+	p("VADDPS Z2, Z1, Z5")
+	p("VSUBPS Z1, Z2, Z6")
+	p("VSUBPS Z3, Z1, Z7")
+	for i := 0; i < 4; i++ {
+		p("VMOVUPS Z%d, (%s)", 4+i, regs[4+i])
+	}
+	for _, r := range regs {
+		p("ADDQ $64, %s", r)
+	}
+	p("SUBQ $16, CX")
+	p("JMP winoVert512_loop")
+	label("winoVert512_done")
+	p("VZEROUPPER")
+	p("RET")
+
+	// winoHoriz512: for q < n, with a, b, c, d = s[2q..2q+3]:
+	// v0 = a-c, v1 = b+c, v2 = c-b, v3 = b-d.
+	out.WriteString("\n// func winoHoriz512(s *float32, n int, v0, v1, v2, v3 *float32)\nTEXT ·winoHoriz512(SB), NOSPLIT, $0-48\n")
+	p("MOVQ s+0(FP), SI")
+	p("MOVQ n+8(FP), CX")
+	p("MOVQ v0+16(FP), R8")
+	p("MOVQ v1+24(FP), R9")
+	p("MOVQ v2+32(FP), R10")
+	p("MOVQ v3+40(FP), R11")
+	p("VMOVUPS evenIdx<>(SB), Z30")
+	p("VMOVUPS oddIdx<>(SB), Z31")
+	label("winoHoriz512_loop")
+	p("CMPQ CX, $0")
+	p("JLE winoHoriz512_done")
+	// The outputs are rows of V: the last vector is masked to n.
+	p("MOVQ $0xffff, AX")
+	p("CMPQ CX, $16")
+	p("JGE winoHoriz512_full")
+	p("MOVQ $1, AX")
+	p("SHLQ CX, AX")
+	p("DECQ AX")
+	label("winoHoriz512_full")
+	p("KMOVW AX, K1")
+	p("VMOVUPS (SI), Z8")
+	p("VMOVAPS Z8, Z9")
+	p("VPERMT2PS 64(SI), Z30, Z8") // a = s[2q]
+	p("VPERMT2PS 64(SI), Z31, Z9") // b = s[2q+1]
+	p("VMOVUPS 8(SI), Z10")
+	p("VMOVAPS Z10, Z11")
+	p("VPERMT2PS 72(SI), Z30, Z10") // c = s[2q+2]
+	p("VPERMT2PS 72(SI), Z31, Z11") // d = s[2q+3]
+	p("VSUBPS Z10, Z8, Z12")
+	p("VADDPS Z10, Z9, Z13")
+	p("VSUBPS Z9, Z10, Z14")
+	p("VSUBPS Z11, Z9, Z15")
+	p("VMOVUPS Z12, K1, (R8)")
+	p("VMOVUPS Z13, K1, (R9)")
+	p("VMOVUPS Z14, K1, (R10)")
+	p("VMOVUPS Z15, K1, (R11)")
+	p("ADDQ $128, SI")
+	for _, r := range []string{"R8", "R9", "R10", "R11"} {
+		p("ADDQ $64, %s", r)
+	}
+	p("SUBQ $16, CX")
+	p("JMP winoHoriz512_loop")
+	label("winoHoriz512_done")
+	p("VZEROUPPER")
+	p("RET")
+
+	// winoOut512: for q < n, from the 16 streams m + e*step (bytes):
+	// r0[2q], r0[2q+1], r1[2q], r1[2q+1] = A^T M A; n rounded up to 16.
+	out.WriteString("\n// func winoOut512(m *float32, step int, n int, r0, r1 *float32)\nTEXT ·winoOut512(SB), NOSPLIT, $0-40\n")
+	p("MOVQ m+0(FP), SI")
+	p("MOVQ step+8(FP), DX")
+	p("MOVQ n+16(FP), CX")
+	p("MOVQ r0+24(FP), R8")
+	p("MOVQ r1+32(FP), R9")
+	p("VMOVUPS loIdx<>(SB), Z30")
+	p("VMOVUPS hiIdx<>(SB), Z31")
+	label("winoOut512_loop")
+	p("CMPQ CX, $0")
+	p("JLE winoOut512_done")
+	p("MOVQ SI, AX")
+	for e := 0; e < 16; e++ {
+		p("VMOVUPS (AX), Z%d", e)
+		if e < 15 {
+			p("ADDQ DX, AX")
+		}
+	}
+	for j := 0; j < 4; j++ {
+		p("VADDPS Z%d, Z%d, Z%d", 4+j, j, 16+j)
+		p("VADDPS Z%d, Z%d, Z%d", 8+j, 16+j, 16+j)
+		p("VSUBPS Z%d, Z%d, Z%d", 8+j, 4+j, 20+j)
+		p("VSUBPS Z%d, Z%d, Z%d", 12+j, 20+j, 20+j)
+	}
+	for row, base := range []int{16, 20} {
+		// even = x0+x1+x2, odd = x1-x2-x3
+		p("VADDPS Z%d, Z%d, Z24", base+1, base)
+		p("VADDPS Z%d, Z24, Z24", base+2)
+		p("VSUBPS Z%d, Z%d, Z25", base+2, base+1)
+		p("VSUBPS Z%d, Z25, Z25", base+3)
+		p("VMOVAPS Z24, Z26")
+		p("VPERMT2PS Z25, Z30, Z24")
+		p("VPERMT2PS Z25, Z31, Z26")
+		r := []string{"R8", "R9"}[row]
+		p("VMOVUPS Z24, (%s)", r)
+		p("VMOVUPS Z26, 64(%s)", r)
+	}
+	p("ADDQ $64, SI")
+	p("ADDQ $128, R8")
+	p("ADDQ $128, R9")
+	p("SUBQ $16, CX")
+	p("JMP winoOut512_loop")
+	label("winoOut512_done")
+	p("VZEROUPPER")
+	p("RET")
+
+	table := func(name string, f func(i int) int) {
+		fmt.Fprintf(&out, "\n")
+		for i := 0; i < 16; i++ {
+			fmt.Fprintf(&out, "DATA %s<>+%d(SB)/4, $%d\n", name, i*4, f(i))
+		}
+		fmt.Fprintf(&out, "GLOBL %s<>(SB), RODATA|NOPTR, $64\n", name)
+	}
+	table("evenIdx", func(i int) int { return 2 * i })
+	table("oddIdx", func(i int) int { return 2*i + 1 })
+	table("loIdx", func(i int) int { return i/2 + 16*(i%2) })
+	table("hiIdx", func(i int) int { return 8 + i/2 + 16*(i%2) })
 }
