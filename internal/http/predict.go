@@ -157,16 +157,25 @@ func uploadData(ups []upload) [][]byte {
 }
 
 // imageError names the file an image error is about, when the backbone
-// says which image of the batch failed (an ImageIndex() int method) and
-// the upload was multipart.
+// says which image of the batch failed (an ImageIndex() int method): by
+// its file name in a multipart upload, and as "image" for a raw body,
+// which holds a single one.
 func imageError(err error, ups []upload, multi bool) error {
-	var ie interface{ ImageIndex() int }
-	if multi && errors.As(err, &ie) {
-		if i := ie.ImageIndex(); i >= 0 && i < len(ups) {
-			return fmt.Errorf("file %q: %w", ups[i].name, err)
-		}
+	var ie interface {
+		error
+		ImageIndex() int
 	}
-	return err
+	if !errors.As(err, &ie) {
+		return err
+	}
+	i, inner := ie.ImageIndex(), errors.Unwrap(ie)
+	if i < 0 || i >= len(ups) || inner == nil {
+		return err
+	}
+	if !multi {
+		return fmt.Errorf("image: %w", inner)
+	}
+	return fmt.Errorf("file %q: %w", ups[i].name, inner)
 }
 
 // topClasses returns the k most probable classes, by decreasing score
