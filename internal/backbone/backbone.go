@@ -76,6 +76,7 @@ func (o Options) Validate() error {
 // concurrent use.
 type Backbone struct {
 	model     *onnxmodel.Model
+	path      string
 	name      string
 	labels    []string
 	spec      imageprep.Spec
@@ -146,7 +147,7 @@ func New(o Options) (*Backbone, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backbone: load %s: %w", o.ModelPath, err)
 	}
-	b := &Backbone{model: model, name: man.Name, labels: labels, spec: spec, maxPixels: o.MaxPixels, batch: o.BatchSize, obs: o.Observer}
+	b := &Backbone{model: model, path: o.ModelPath, name: man.Name, labels: labels, spec: spec, maxPixels: o.MaxPixels, batch: o.BatchSize, obs: o.Observer}
 	if err := b.check(); err != nil {
 		model.Close()
 		return nil, err
@@ -178,7 +179,12 @@ func (b *Backbone) check() error {
 	if len(shape) != 3 || shape[0] != 3 || shape[1] != b.spec.InputSize || shape[2] != b.spec.InputSize {
 		return fmt.Errorf("backbone: %w: model input %v does not match the manifest's input size %d", onnxmodel.ErrUnsupported, shape, b.spec.InputSize)
 	}
-	if n := b.model.NumClasses(); n != len(b.labels) {
+	n := b.model.NumClasses()
+	switch {
+	case n > 0 && len(b.labels) == 0:
+		return fmt.Errorf("%w: the model has %d classes but its manifest %s names no labels file (see models/README.md)",
+			ErrNoLabels, n, manifest.Path(b.path))
+	case n != len(b.labels):
 		return fmt.Errorf("%w: %d labels for %d classes", ErrNoLabels, len(b.labels), n)
 	}
 	return nil

@@ -338,6 +338,8 @@ func TestNewErrors(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(filepath.Dir(shortLabels), "imagenet_classes.txt"), []byte("a\nb\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	noManifest := filepath.Join(t.TempDir(), "bare.onnx")
+	copyFile(t, noManifest, path)
 	garbage := filepath.Join(t.TempDir(), "g.onnx")
 	if err := os.WriteFile(garbage, []byte("not a model"), 0o644); err != nil {
 		t.Fatal(err)
@@ -351,6 +353,7 @@ func TestNewErrors(t *testing.T) {
 		{"negative batch", backbone.Options{ModelPath: path, BatchSize: -1}, nil},
 		{"missing file", backbone.Options{ModelPath: filepath.Join(dir, "nope.onnx")}, os.ErrNotExist},
 		{"labels mismatch", backbone.Options{ModelPath: shortLabels}, backbone.ErrNoLabels},
+		{"no manifest, so no labels", backbone.Options{ModelPath: noManifest}, backbone.ErrNoLabels},
 		{"not a model", backbone.Options{ModelPath: garbage}, nil},
 	}
 	for _, tt := range tests {
