@@ -2,8 +2,11 @@
 // internal/modelgen, each with its manifest JSON beside it.
 //
 //	go run ./cmd/genmodels -out DIR [-variant NAME] [-width 0.125 -size 64] [-seed 0] [-embedding]
+//	go run ./cmd/genmodels -out DIR -zoo NAME|all [-full] [-size 224] [-seed 0] [-embedding]
 //
-// Without -variant it writes every variant. Files are named NAME.onnx and
+// Without -variant it writes every ResNet50 variant. -zoo writes the other
+// CNN families instead (MobileNetV2, EfficientNet-B0, DenseNet-121,
+// GoogLeNet-style): small test sizes unless -full. Files are named NAME.onnx and
 // NAME.json; existing files are replaced atomically.
 package main
 
@@ -27,6 +30,8 @@ type config struct {
 	out     string
 	variant string
 	opts    modelgen.Options
+	zoo     string
+	full    bool
 }
 
 func parse(args []string, stderr io.Writer) (config, error) {
@@ -40,6 +45,8 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.opts.Classes, "classes", 1000, "number of classes")
 	fs.Uint64Var(&c.opts.Seed, "seed", 0, "weight seed")
 	fs.BoolVar(&c.opts.ExposeEmbedding, "embedding", false, "also expose the pooled embedding as graph output \""+modelgen.EmbeddingName+"\"")
+	fs.StringVar(&c.zoo, "zoo", "", fmt.Sprintf("write this other CNN family instead, or all: %v", modelgen.ZooNames()))
+	fs.BoolVar(&c.full, "full", false, "with -zoo: the real network's width, depth and 224x224 input")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -48,6 +55,12 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.out == "" {
 		return c, errors.New("-out is required")
+	}
+	if c.zoo != "" && c.zoo != "all" && !slices.Contains(modelgen.ZooNames(), c.zoo) {
+		return c, fmt.Errorf("unknown -zoo %q (have all or %v)", c.zoo, modelgen.ZooNames())
+	}
+	if c.zoo != "" && c.variant != "" {
+		return c, errors.New("-zoo and -variant are exclusive")
 	}
 	if c.variant != "" && !slices.Contains(modelgen.Variants(), c.variant) {
 		return c, fmt.Errorf("unknown -variant %q (have %v)", c.variant, modelgen.Variants())
@@ -67,6 +80,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "genmodels:", err)
 		return 1
 	}
+	if c.zoo != "" {
+		return writeZoo(c, stdout, stderr)
+	}
 	variants := modelgen.Variants()
 	if c.variant != "" {
 		variants = []string{c.variant}
@@ -77,6 +93,35 @@ func run(args []string, stdout, stderr io.Writer) int {
 		path := filepath.Join(c.out, v+".onnx")
 		start := time.Now()
 		if err := modelgen.WriteFiles(path, o); err != nil {
+			fmt.Fprintln(stderr, "genmodels:", err)
+			return 1
+		}
+		st, err := os.Stat(path)
+		if err != nil {
+			fmt.Fprintln(stderr, "genmodels:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s %d bytes in %.2fs\n", path, st.Size(), time.Since(start).Seconds())
+	}
+	return 0
+}
+
+// writeZoo writes the -zoo models. -size keeps its own default of 224 for
+// ResNet50, so it applies to zoo models only when -full is off and it was
+// changed, or with -full.
+func writeZoo(c config, stdout, stderr io.Writer) int {
+	names := modelgen.ZooNames()
+	if c.zoo != "all" {
+		names = []string{c.zoo}
+	}
+	o := modelgen.ZooOptions{Full: c.full, Classes: c.opts.Classes, Seed: c.opts.Seed, ExposeEmbedding: c.opts.ExposeEmbedding}
+	if c.full || c.opts.InputSize != 224 {
+		o.InputSize = c.opts.InputSize
+	}
+	for _, name := range names {
+		path := filepath.Join(c.out, name+".onnx")
+		start := time.Now()
+		if err := modelgen.WriteZooFiles(path, name, o); err != nil {
 			fmt.Fprintln(stderr, "genmodels:", err)
 			return 1
 		}

@@ -51,3 +51,28 @@ func TestRunBadArgs(t *testing.T) {
 		})
 	}
 }
+
+func TestZooFlag(t *testing.T) {
+	dir := t.TempDir()
+	var out, errs strings.Builder
+	if code := run([]string{"-out", dir, "-zoo", "densenet121-opset13"}, &out, &errs); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	for _, f := range []string{"densenet121-opset13.onnx", "densenet121-opset13.json"} {
+		st, err := os.Stat(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm()&0o044 != 0o044 {
+			t.Errorf("%s has mode %v, want group and others to read it", f, st.Mode())
+		}
+	}
+	for _, args := range [][]string{
+		{"-out", dir, "-zoo", "nope"},
+		{"-out", dir, "-zoo", "all", "-variant", "resnet50-v1-bn-opset13"},
+	} {
+		if code := run(args, &out, &errs); code == 0 {
+			t.Errorf("%v: exit 0, want an error", args)
+		}
+	}
+}

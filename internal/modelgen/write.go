@@ -55,6 +55,11 @@ func writeAtomic(path string, data []byte) error {
 		return fmt.Errorf("modelgen: %w", err)
 	}
 	_, err = f.Write(data)
+	if err == nil {
+		// CreateTemp makes the file 0600; a model is meant to be read by
+		// whoever serves it (a container user, say).
+		err = f.Chmod(0o644)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
