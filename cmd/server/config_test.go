@@ -73,3 +73,27 @@ func TestNewLogger(t *testing.T) {
 		})
 	}
 }
+
+func TestByteSizeRoundTrip(t *testing.T) {
+	tests := []struct {
+		in, out string
+		n       int64
+	}{
+		{"16MiB", "16MiB", 16 << 20}, {"512 MiB", "512MiB", 512 << 20}, {"2GiB", "2GiB", 2 << 30},
+		{"1536KiB", "1536KiB", 1536 << 10}, {"1000", "1000", 1000}, {"5MB", "5000000", 5e6}, {"0", "0", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			var b byteSize
+			if err := b.Set(tt.in); err != nil || int64(b) != tt.n || b.String() != tt.out {
+				t.Errorf("Set(%q): %d %q %v, want %d %q", tt.in, int64(b), b.String(), err, tt.n, tt.out)
+			}
+		})
+	}
+	for _, bad := range []string{"", "MiB", "-1", "1.5MiB", "9999999999GiB"} {
+		var b byteSize
+		if err := b.Set(bad); err == nil {
+			t.Errorf("Set(%q) accepted as %d", bad, int64(b))
+		}
+	}
+}
