@@ -143,7 +143,7 @@ func (m *Model) prepare(o Options) error {
 	foldBatchNorm(g, m.pins)
 	// The unfused batch-1 plan checks shapes and tells the fusion pass which
 	// Adds are same-shape residuals.
-	check, err := compile(g, m.loadBatch(), 1, map[string]any{}, m.pins, nil)
+	check, err := compile(g, m.loadBatch(), 1, nil, m.pins, nil)
 	if err != nil {
 		return err
 	}

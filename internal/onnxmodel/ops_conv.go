@@ -15,6 +15,45 @@ var opsConv = map[string]opSpec{
 // packed B panel stay in L2.
 const colBudget = 1 << 16
 
+// convAlgo is how a Conv computes, chosen at plan time.
+type convAlgo uint8
+
+const (
+	convIm2col    convAlgo = iota // im2col tile times packed weights
+	convDirect                    // 1x1 stride-1 unpadded: the input is the GEMM's B
+	convWinograd                  // 3x3 stride-1: Winograd F(2x2,3x3)
+	convDepthwise                 // one channel per group: a direct loop
+	convRuntime                   // weights computed at run time: Sgemm
+)
+
+var convAlgoNames = [...]string{"im2col", "direct", "winograd", "depthwise", "runtime"}
+
+func (a convAlgo) String() string { return convAlgoNames[a] }
+
+// Winograd F(2x2,3x3) is used for 3x3 stride-1 convolutions with at least
+// winoMinTiles 2x2 output tiles per image and winoMinChannels input and
+// output channels: below that the transformed filters (16/9 the size of the
+// weights) are streamed for too little work. See docs/decisions.md
+// "onnxmodel: speed work".
+const (
+	winoMinTiles    = 32
+	winoMinChannels = 16
+)
+
+// convWeights is the load-time form of a Conv's constant weights, shared by
+// the plans of every batch size through planCtx.cache: either the packed
+// rows of each group, or the Winograd-transformed filters. It replaces the
+// raw initializer, which Model releases after load.
+type convWeights struct {
+	packed []*gemm.PackedA // [group], all output channels of the group
+	wino   *gemm.Winograd3x3
+}
+
+// lastConvKey is the planCtx.cache key under which buildConv leaves the
+// plan it built, so that compile can record it for tools that describe a
+// plan's steps (TestStepTimes).
+const lastConvKey = "conv-last-built"
+
 // convPlan is everything a Conv kernel needs, fixed at plan time. For each
 // image, group and tile of output columns it computes
 // out[oc, j] = W[oc, :] · col[:, j] with col the im2col of the input
@@ -24,15 +63,38 @@ type convPlan struct {
 	n, c, m       int // batch, input channels, output channels
 	group, cg, mg int // groups; input and output channels per group
 	kdim          int // cg*kh*kw
-	direct        bool
-	depthwise     bool
-	packed        [][]*gemm.PackedA // [group][row part], nil when W is computed at run time
+	algo          convAlgo
+	inputIsB      bool // 1x1 stride-1 unpadded: the input is the GEMM's B
+	packed        [][]*gemm.PackedA // [group][row part], nil unless im2col or direct
+	wino          *gemm.Winograd3x3
+	wgeom         gemm.WinogradGeom
 	fuse          convFusion
-	tile, tiles   int // output columns per tile, tiles per image and group
+	tile, tiles   int // output columns (Winograd: 2x2 tiles) per work item, items per image and group
 	rowBlock      int // output channels per row part
 	parts         int // row parts per group
 	colLen        int // im2col scratch per chunk
-	gemmLen       int // gemm scratch per chunk
+	gemmLen       int // gemm (or Winograd) scratch per chunk
+}
+
+// chooseConvAlgo picks the algorithm from the geometry alone, so that every
+// batch size uses the same load-time weights.
+func chooseConvAlgo(cp *convPlan, constW bool) convAlgo {
+	switch {
+	case cp.kh == 1 && cp.kw == 1 && cp.sh == 1 && cp.sw == 1 && cp.pt == 0 && cp.pl == 0 && cp.pbot == 0 && cp.pr == 0:
+		if !constW {
+			return convRuntime
+		}
+		return convDirect
+	case cp.cg == 1 && cp.mg == 1:
+		return convDepthwise
+	case !constW:
+		return convRuntime
+	case cp.group == 1 && cp.kh == 3 && cp.kw == 3 && cp.sh == 1 && cp.sw == 1 && cp.dh == 1 && cp.dw == 1 &&
+		cp.c >= winoMinChannels && cp.m >= winoMinChannels &&
+		((cp.oh+1)/2)*((cp.ow+1)/2) >= winoMinTiles:
+		return convWinograd
+	}
+	return convIm2col
 }
 
 func buildConv(p *planCtx, n *node, ins []info) ([]info, kernel, error) {
@@ -95,14 +157,84 @@ func buildConv(p *planCtx, n *node, ins []info) ([]info, kernel, error) {
 			return nil, nil, fmt.Errorf("fused residual does not have the output shape %v", outShape)
 		}
 	}
-	hw := cp.oh * cp.ow
-	cp.direct = cp.kh == 1 && cp.kw == 1 && cp.sh == 1 && cp.sw == 1 && cp.pt == 0 && cp.pl == 0 && cp.pbot == 0 && cp.pr == 0
-	cp.depthwise = cp.cg == 1 && cp.mg == 1 && !cp.direct
-
+	// A nil cache is the shape-checking compile at load: nothing is packed
+	// there, and the kernel (run only if the node folds) multiplies the
+	// raw weights.
+	cp.algo = chooseConvAlgo(cp, w.c != nil && p.cache != nil)
+	cp.inputIsB = cp.kh == 1 && cp.kw == 1 && cp.sh == 1 && cp.sw == 1 && cp.pt == 0 && cp.pl == 0 && cp.pbot == 0 && cp.pr == 0
 	threads := max(p.threads, 1)
+	if cp.algo == convWinograd {
+		if err := cp.planWinograd(p, n, w.c, threads); err != nil {
+			return nil, nil, err
+		}
+	} else if err := cp.planGEMM(p, n, w.c, threads); err != nil {
+		return nil, nil, err
+	}
+	if p.cache != nil {
+		p.cache[lastConvKey] = cp
+	}
+	return []info{{dtype: Float32, shape: outShape}}, cp.run, nil
+}
+
+// weights returns the load-time weights of node n, computing them on first
+// use. It fails when the raw weights were released and the cache does not
+// hold what this plan needs, which would be a bug in Model.release.
+func (cp *convPlan) weights(p *planCtx, n *node, wc *value) (*convWeights, error) {
+	key := "conv-weights:" + n.outputs[0]
+	cw, _ := p.cache[key].(*convWeights)
+	switch {
+	case cw != nil && (cp.algo == convWinograd) == (cw.wino != nil):
+		return cw, nil
+	case len(wc.f) < cp.m*cp.kdim:
+		return nil, fmt.Errorf("%w: weights of %s were released", ErrInvalidModel, n.label())
+	}
+	cw = &convWeights{}
+	if cp.algo == convWinograd {
+		cw.wino = gemm.NewWinograd3x3(cp.m, cp.c, wc.f)
+	} else {
+		cw.packed = make([]*gemm.PackedA, cp.group)
+		for gi := range cp.group {
+			cw.packed[gi] = gemm.PackA(cp.mg, cp.kdim, wc.f[gi*cp.mg*cp.kdim:], cp.kdim)
+		}
+	}
+	p.cache[key] = cw
+	return cw, nil
+}
+
+// planWinograd sets up a Winograd convolution. Work items are runs of
+// 2x2 output tiles of one image: whole images when there are enough of them
+// for the threads (the transformed filters are then streamed once per
+// image), else each image split in as many runs as it takes.
+func (cp *convPlan) planWinograd(p *planCtx, n *node, wc *value, threads int) error {
+	cw, err := cp.weights(p, n, wc)
+	if err != nil {
+		return err
+	}
+	cp.wino = cw.wino
+	cp.wgeom = gemm.WinogradGeom{H: cp.h, W: cp.w, PadTop: cp.pt, PadLeft: cp.pl, OH: cp.oh, OW: cp.ow}
+	t := cp.wgeom.Tiles()
+	per := 1
+	if cp.n < threads {
+		per = (threads + cp.n - 1) / cp.n
+	}
+	cp.tile = (t + per - 1) / per
+	cp.tiles = (t + cp.tile - 1) / cp.tile
+	cp.rowBlock, cp.parts = cp.m, 1
+	cp.gemmLen = cp.wino.WorkspaceSize(cp.tile)
+	p.reserve(threads * cp.gemmLen)
+	return nil
+}
+
+// planGEMM sets up the im2col, direct, depthwise and run-time-weights
+// algorithms. Work items are (image, group, column tile, row block):
+// columns are split first; when an image has too few columns for the
+// threads (late 7x7 layers) the output channels are split in multiples of
+// gemm.RowTile().
+func (cp *convPlan) planGEMM(p *planCtx, n *node, wc *value, threads int) error {
+	hw := cp.oh * cp.ow
 	rt := gemm.RowTile()
 	cp.tile = hw
-	if !cp.direct {
+	if !cp.inputIsB {
 		cp.tile = min(hw, max(64, colBudget/cp.kdim/16*16))
 	}
 	cp.tiles = (hw + cp.tile - 1) / cp.tile
@@ -112,45 +244,78 @@ func buildConv(p *planCtx, n *node, ins []info) ([]info, kernel, error) {
 		cp.tiles = (hw + cp.tile - 1) / cp.tile
 	}
 	cp.rowBlock, cp.parts = cp.mg, 1
-	if have := cp.n * cp.group * cp.tiles; have < threads && cp.mg >= 2*rt && !cp.depthwise {
+	if have := cp.n * cp.group * cp.tiles; have < threads && cp.mg >= 2*rt && cp.algo != convDepthwise {
 		parts := min((threads+have-1)/have, cp.mg/rt)
 		cp.rowBlock = ((cp.mg+parts-1)/parts + rt - 1) / rt * rt
 		cp.parts = (cp.mg + cp.rowBlock - 1) / cp.rowBlock
 	}
-	if !cp.direct && !cp.depthwise {
+	if !cp.inputIsB && cp.algo != convDepthwise {
 		cp.colLen = (cp.kdim*cp.tile + 15) / 16 * 16
 	}
-	if w.c != nil {
-		key := "conv-pack:" + n.outputs[0]
-		if v, ok := p.cache[key].(*convPlan); ok && v.rowBlock == cp.rowBlock && !cp.depthwise {
-			cp.packed = v.packed
-		} else if !cp.depthwise {
-			cp.packed = make([][]*gemm.PackedA, cp.group)
-			for gi := range cp.group {
-				a := gemm.PackA(cp.mg, cp.kdim, w.c.f[gi*cp.mg*cp.kdim:], cp.kdim)
-				for r0 := 0; r0 < cp.mg; r0 += cp.rowBlock {
-					cp.packed[gi] = append(cp.packed[gi], a.RowRange(r0, min(r0+cp.rowBlock, cp.mg)))
-				}
-			}
-			if p.cache != nil {
-				p.cache[key] = cp
+	switch cp.algo {
+	case convDepthwise:
+		return nil
+	case convRuntime:
+		cp.gemmLen = gemm.SgemmWorkspaceSize(cp.rowBlock, cp.tile, cp.kdim)
+	default:
+		cw, err := cp.weights(p, n, wc)
+		if err != nil {
+			return err
+		}
+		cp.packed = make([][]*gemm.PackedA, cp.group)
+		for gi, a := range cw.packed {
+			for r0 := 0; r0 < cp.mg; r0 += cp.rowBlock {
+				cp.packed[gi] = append(cp.packed[gi], a.RowRange(r0, min(r0+cp.rowBlock, cp.mg)))
 			}
 		}
 		cp.gemmLen = gemm.WorkspaceSize(cp.kdim, cp.tile)
-	} else {
-		cp.gemmLen = gemm.SgemmWorkspaceSize(cp.rowBlock, cp.tile, cp.kdim)
 	}
 	p.reserve(threads * (cp.colLen + cp.gemmLen))
-	return []info{{dtype: Float32, shape: outShape}}, cp.run, nil
+	return nil
 }
 
 // run is the Conv kernel.
 func (cp *convPlan) run(x *exec, ins, outs []*value) {
-	if cp.depthwise {
+	switch cp.algo {
+	case convDepthwise:
 		x.split(cp.n*cp.c, depthwiseRange, cp, ins, outs)
-		return
+	case convWinograd:
+		x.split(cp.n*cp.tiles, winogradRange, cp, ins, outs)
+	default:
+		x.split(cp.n*cp.group*cp.tiles*cp.parts, convRange, cp, ins, outs)
 	}
-	x.split(cp.n*cp.group*cp.tiles*cp.parts, convRange, cp, ins, outs)
+}
+
+// convBias returns the bias and residual inputs of a Conv, nil when absent.
+func (cp *convPlan) convBias(j *job) (bias, res []float32) {
+	if len(j.ins) > 2 && j.ins[2] != nil {
+		bias = j.ins[2].f
+	}
+	if cp.fuse.residual {
+		res = j.ins[3].f
+	}
+	return bias, res
+}
+
+// winogradRange computes items [lo,hi) of a Winograd convolution; an item
+// is one run of output tiles of one image.
+func winogradRange(j *job, chunk, lo, hi int) {
+	cp := j.arg.(*convPlan)
+	ws := j.ws[chunk*cp.gemmLen : (chunk+1)*cp.gemmLen]
+	in, out := j.ins[0].f, j.outs[0].f
+	bias, res := cp.convBias(j)
+	hw, ihw := cp.oh*cp.ow, cp.h*cp.w
+	total := cp.wgeom.Tiles()
+	ep := gemm.Epilogue{Act: gemm.Activation(cp.fuse.act), Min: cp.fuse.lo, Max: cp.fuse.hi, Bias: bias}
+	for it := lo; it < hi; it++ {
+		img, t := it/cp.tiles, it%cp.tiles
+		t0 := t * cp.tile
+		t1 := min(t0+cp.tile, total)
+		if res != nil {
+			ep.Add, ep.LdAdd = res[img*cp.m*hw:(img+1)*cp.m*hw], hw
+		}
+		cp.wino.Conv(out[img*cp.m*hw:(img+1)*cp.m*hw], in[img*cp.c*ihw:(img+1)*cp.c*ihw], cp.wgeom, t0, t1, &ep, ws)
+	}
 }
 
 // convRange computes items [lo,hi) of a convolution; an item is one row
@@ -161,16 +326,11 @@ func convRange(j *job, chunk, lo, hi int) {
 	ws := j.ws[chunk*per : (chunk+1)*per]
 	col, gws := ws[:cp.colLen], ws[cp.colLen:]
 	in, out := j.ins[0].f, j.outs[0].f
-	var w, bias, res []float32
+	var w []float32
 	if j.ins[1] != nil {
 		w = j.ins[1].f
 	}
-	if len(j.ins) > 2 && j.ins[2] != nil {
-		bias = j.ins[2].f
-	}
-	if cp.fuse.residual {
-		res = j.ins[3].f
-	}
+	bias, res := cp.convBias(j)
 	hw, ihw := cp.oh*cp.ow, cp.h*cp.w
 	for it := lo; it < hi; it++ {
 		part := it % cp.parts
@@ -184,7 +344,7 @@ func convRange(j *job, chunk, lo, hi int) {
 		xg := in[(img*cp.c+gi*cp.cg)*ihw : (img*cp.c+(gi+1)*cp.cg)*ihw]
 		var b []float32
 		ldb := cols
-		if cp.direct {
+		if cp.inputIsB {
 			b, ldb = xg[c0:], hw
 		} else {
 			b = col[:cp.kdim*cols]
@@ -295,13 +455,7 @@ func im2col(col, x []float32, g *geom2D, cg, c0, cols int) {
 func depthwiseRange(j *job, _, lo, hi int) {
 	cp := j.arg.(*convPlan)
 	in, w, out := j.ins[0].f, j.ins[1].f, j.outs[0].f
-	var bias, res []float32
-	if len(j.ins) > 2 && j.ins[2] != nil {
-		bias = j.ins[2].f
-	}
-	if cp.fuse.residual {
-		res = j.ins[3].f
-	}
+	bias, res := cp.convBias(j)
 	g := &cp.geom2D
 	hw, ihw, kk := g.oh*g.ow, g.h*g.w, g.kh*g.kw
 	for it := lo; it < hi; it++ {

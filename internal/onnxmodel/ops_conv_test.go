@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/tlserve/tlserve/internal/onnxpb"
@@ -85,6 +86,9 @@ var convCases = []convCase{
 	{name: "same upper", n: 1, c: 2, h: 7, w: 8, m: 3, kh: 4, kw: 3, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, autoPad: "SAME_UPPER"},
 	{name: "same lower", n: 1, c: 2, h: 7, w: 8, m: 3, kh: 4, kw: 3, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, autoPad: "SAME_LOWER"},
 	{name: "1-D", n: 2, c: 3, h: 1, w: 17, m: 4, kh: 1, kw: 5, group: 1, sh: 1, sw: 2, dh: 1, dw: 1, pl: 2, pr: 1, oneD: true, bias: true},
+	{name: "winograd odd sizes", n: 2, c: 17, h: 13, w: 15, m: 20, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, bias: true},
+	{name: "winograd asymmetric pads", n: 1, c: 16, h: 12, w: 17, m: 24, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pl: 2, pb: 1},
+	{name: "winograd batch 3", n: 3, c: 16, h: 16, w: 16, m: 16, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1},
 }
 
 // resolvePads applies auto_pad to a case the way the ONNX spec describes.
@@ -254,6 +258,49 @@ func TestConvMatchesNaive(t *testing.T) {
 	}
 }
 
+// TestConvAlgo checks which algorithm the planner picks, for ResNet50's
+// shapes and for the Winograd cases of convCases (with constant weights),
+// so that TestConvMatchesNaive is known to cover each path.
+func TestConvAlgo(t *testing.T) {
+	cases := []struct {
+		cc   convCase
+		want convAlgo
+	}{
+		{convCase{name: "stem 7x7/2", n: 1, c: 3, h: 224, w: 224, m: 64, kh: 7, kw: 7, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, pt: 3, pl: 3, pb: 3, pr: 3}, convIm2col},
+		{convCase{name: "3x3 64 at 56", n: 1, c: 64, h: 56, w: 56, m: 64, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1}, convWinograd},
+		{convCase{name: "3x3 256 at 14", n: 8, c: 256, h: 14, w: 14, m: 256, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1}, convWinograd},
+		{convCase{name: "3x3 512 at 7", n: 1, c: 512, h: 7, w: 7, m: 512, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1}, convIm2col},
+		{convCase{name: "3x3/2 128", n: 1, c: 128, h: 56, w: 56, m: 128, kh: 3, kw: 3, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1}, convIm2col},
+		{convCase{name: "1x1", n: 1, c: 256, h: 56, w: 56, m: 64, kh: 1, kw: 1, group: 1, sh: 1, sw: 1, dh: 1, dw: 1}, convDirect},
+		{convCase{name: "1x1/2", n: 1, c: 256, h: 56, w: 56, m: 512, kh: 1, kw: 1, group: 1, sh: 2, sw: 2, dh: 1, dw: 1}, convIm2col},
+		{convCase{name: "grouped 3x3", n: 1, c: 64, h: 56, w: 56, m: 64, kh: 3, kw: 3, group: 2, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1}, convIm2col},
+		{convCase{name: "depthwise", n: 1, c: 32, h: 56, w: 56, m: 32, kh: 3, kw: 3, group: 32, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1}, convDepthwise},
+	}
+	for _, cc := range convCases {
+		if strings.HasPrefix(cc.name, "winograd") {
+			cases = append(cases, struct {
+				cc   convCase
+				want convAlgo
+			}{cc, convWinograd})
+		}
+	}
+	for _, tc := range cases {
+		t.Run(tc.cc.name, func(t *testing.T) {
+			cc := tc.cc
+			w := &value{dtype: Float32, shape: []int{cc.m, cc.c / cc.group, cc.kh, cc.kw}, f: make([]float32, cc.m*cc.c/cc.group*cc.kh*cc.kw)}
+			ins := []info{{dtype: Float32, shape: []int{cc.n, cc.c, cc.h, cc.w}}, {dtype: Float32, shape: w.shape, c: w}}
+			pc := &planCtx{opset: 13, threads: 2, cache: map[string]any{}}
+			if _, _, err := buildConv(pc, cc.node(), ins); err != nil {
+				t.Fatal(err)
+			}
+			cp := pc.cache[lastConvKey].(*convPlan)
+			if cp.algo != tc.want {
+				t.Errorf("algorithm %v, want %v", cp.algo, tc.want)
+			}
+		})
+	}
+}
+
 // TestConvFusedEpilogue checks the fused residual add and activations
 // against the naive convolution followed by the same element-wise steps.
 func TestConvFusedEpilogue(t *testing.T) {
@@ -264,7 +311,7 @@ func TestConvFusedEpilogue(t *testing.T) {
 		{residual: true, act: actRelu},
 		{residual: true, act: actClip, lo: -0.5, hi: 0.25},
 	}
-	for _, cc := range []convCase{convCases[0], convCases[3], convCases[6], convCases[10]} {
+	for _, cc := range []convCase{convCases[0], convCases[3], convCases[6], convCases[10], convCases[len(convCases)-3]} {
 		x := randFloats(r, cc.n*cc.c*cc.h*cc.w)
 		w := randFloats(r, cc.m*(cc.c/cc.group)*cc.kh*cc.kw)
 		b := randFloats(r, cc.m)

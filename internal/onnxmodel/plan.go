@@ -18,6 +18,7 @@ type plan struct {
 	infos   []info // per tensor id; constant tensors have c set
 	offs    []int  // arena offset per tensor id, -1 when not in the arena
 	steps   []step
+	convs   map[int]*convPlan // by step index, for tools that describe a plan
 	fsize   int // float32 arena length
 	isize   int // int64 arena length
 	ws      int // workspace length
@@ -107,6 +108,9 @@ func compile(g *graph, batch, threads int, cache map[string]any, pins map[string
 		if !ok {
 			return nil, notSupportedf("operator %s in %s", n.opType, n.label())
 		}
+		if cache != nil {
+			delete(cache, lastConvKey)
+		}
 		outs, k, err := spec.build(pc, n, ins)
 		if err != nil {
 			if errors.Is(err, ErrInvalidModel) {
@@ -153,10 +157,19 @@ func compile(g *graph, batch, threads int, cache map[string]any, pins map[string
 				return nil, fmt.Errorf("%w: %s: constant folding: %v", ErrInvalidModel, n.label(), err)
 			}
 		default:
+			if cp, ok := cache[lastConvKey].(*convPlan); ok {
+				if p.convs == nil {
+					p.convs = map[int]*convPlan{}
+				}
+				p.convs[len(p.steps)] = cp
+			}
 			p.steps = append(p.steps, step{k: k, ins: inIDs, outs: outIDs, n: n})
 		}
 	}
 	cur = nil
+	if cache != nil {
+		delete(cache, lastConvKey)
+	}
 	for _, o := range g.outputs {
 		id, ok := p.ids[o.name]
 		if !ok {
