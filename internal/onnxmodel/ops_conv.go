@@ -64,7 +64,7 @@ type convPlan struct {
 	group, cg, mg int // groups; input and output channels per group
 	kdim          int // cg*kh*kw
 	algo          convAlgo
-	inputIsB      bool // 1x1 stride-1 unpadded: the input is the GEMM's B
+	inputIsB      bool              // 1x1 stride-1 unpadded: the input is the GEMM's B
 	packed        [][]*gemm.PackedA // [group][row part], nil unless im2col or direct
 	wino          *gemm.Winograd3x3
 	wgeom         gemm.WinogradGeom

@@ -19,9 +19,9 @@ type plan struct {
 	offs    []int  // arena offset per tensor id, -1 when not in the arena
 	steps   []step
 	convs   map[int]*convPlan // by step index, for tools that describe a plan
-	fsize   int // float32 arena length
-	isize   int // int64 arena length
-	ws      int // workspace length
+	fsize   int               // float32 arena length
+	isize   int               // int64 arena length
+	ws      int               // workspace length
 	inputs  []int
 	outputs []int
 	workers *workerPool
