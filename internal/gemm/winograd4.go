@@ -28,18 +28,25 @@ func NewWinograd4x4(k, c int, w []float32) *Winograd4x4 {
 		panic("gemm: Winograd filter slice too short")
 	}
 	wg := &Winograd4x4{k: k, c: c, fast: impl.id == kernAVX512}
-	// One element matrix at a time keeps the transient copy at K*C floats.
-	mat := make([]float32, k*c)
-	u := make([]float64, 36)
+	// Each filter is transformed once, straight into the 36 packed
+	// matrices (PackA's layout: panels of mr rows stored k-major), so that
+	// no transient copy of the 36*K*C floats is needed.
+	kern := impl
+	mr := kern.mr
+	panels := (k + mr - 1) / mr
 	for e := range wg.u {
-		for ko := 0; ko < k; ko++ {
-			for ci := 0; ci < c; ci++ {
-				o := (ko*c + ci) * 9
-				wino4Filter(u, w[o:o+9:o+9])
-				mat[ko*c+ci] = float32(u[e])
+		wg.u[e] = &PackedA{m: k, k: c, kern: kern, data: make([]float32, panels*mr*c)}
+	}
+	u := make([]float64, 36)
+	for ko := 0; ko < k; ko++ {
+		base := (ko/mr)*mr*c + ko%mr
+		for ci := 0; ci < c; ci++ {
+			o := (ko*c + ci) * 9
+			wino4Filter(u, w[o:o+9:o+9])
+			for e, p := range wg.u {
+				p.data[base+ci*mr] = float32(u[e])
 			}
 		}
-		wg.u[e] = PackA(k, c, mat, c)
 	}
 	return wg
 }
