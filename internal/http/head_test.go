@@ -8,7 +8,7 @@ import (
 
 // newHead returns a head over the fake backbone's 4-dim embedding [r,g,b,1]
 // that answers "warm" for red images and "cold" for green or blue ones.
-func newHead(t *testing.T) *head.Head {
+func newHead(t testing.TB) *head.Head {
 	t.Helper()
 	return &head.Head{
 		Labels: []string{"warm", "cold"}, InputDim: 4,

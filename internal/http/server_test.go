@@ -36,7 +36,7 @@ type env struct {
 	reg    *prometheus.Registry
 }
 
-func newEnv(t *testing.T, tweak func(*tlhttp.Options)) *env {
+func newEnv(t testing.TB, tweak func(*tlhttp.Options)) *env {
 	t.Helper()
 	e := &env{bb: &fakeBackbone{maxPixels: 1 << 20}, models: newFakeModels(), jobs: &fakeJobs{capacity: 8}, reg: prometheus.NewRegistry()}
 	e.models.add("colors", newHead(t))
@@ -118,7 +118,7 @@ func decode[T any](t *testing.T, rec *httptest.ResponseRecorder) T {
 }
 
 // solidPNG encodes a w×h image of one color.
-func solidPNG(t *testing.T, w, h int, c color.Color) []byte {
+func solidPNG(t testing.TB, w, h int, c color.Color) []byte {
 	t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	for y := 0; y < h; y++ {
@@ -140,7 +140,7 @@ var (
 )
 
 // truncatedJPEG is the first half of a valid JPEG.
-func truncatedJPEG(t *testing.T) []byte {
+func truncatedJPEG(t testing.TB) []byte {
 	t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, 64, 64))
 	for i := range img.Pix {
@@ -175,7 +175,7 @@ type part struct {
 	data        []byte
 }
 
-func multipartBody(t *testing.T, parts ...part) (string, []byte) {
+func multipartBody(t testing.TB, parts ...part) (string, []byte) {
 	t.Helper()
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
@@ -203,7 +203,7 @@ func multipartBody(t *testing.T, parts ...part) (string, []byte) {
 }
 
 // zipBody builds a zip archive from path → content.
-func zipBody(t *testing.T, files map[string][]byte) []byte {
+func zipBody(t testing.TB, files map[string][]byte) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	zw := zip.NewWriter(&b)
