@@ -100,6 +100,9 @@ func TestBenchLine(t *testing.T) {
 	if !re.MatchString(last) {
 		t.Errorf("last line %q does not match %v", last, re)
 	}
+	if len(lines) < 2 || !regexp.MustCompile(`^load_ms=[0-9]+\.[0-9]$`).MatchString(lines[len(lines)-2]) {
+		t.Errorf("the line before the last is not load_ms=N.N: %q", lines)
+	}
 }
 
 // TestInputsToNPY runs a node-suite case from .pb inputs and checks the

@@ -1,6 +1,7 @@
 package onnxmodel
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -88,19 +89,25 @@ func Load(path string, o Options) (*Model, error) {
 // Parse decodes an ONNX model, simplifies its graph and compiles the plan
 // for batch size 1. Every error wraps ErrInvalidModel; unsupported
 // operators, opsets and features also wrap ErrUnsupported.
+//
+// The model keeps nothing that aliases b, and the raw weights of
+// convolutions are dropped once their packed form exists, so a loaded
+// model holds its weights about once.
 func Parse(b []byte, o Options) (*Model, error) {
 	if o.Threads < 0 {
 		return nil, fmt.Errorf("onnxmodel: Options.Threads is %d", o.Threads)
 	}
-	pm, err := onnxpb.DecodeModel(b)
-	if err != nil {
-		return nil, fmt.Errorf("onnxmodel: %w: decode: %w", ErrInvalidModel, err)
-	}
-	g, err := buildGraph(pm)
+	sum := sha256.Sum256(b)
+	big := len(b) >= bigModel
+	g, err := decodeGraph(b)
 	if err != nil {
 		return nil, fmt.Errorf("onnxmodel: %w", err)
 	}
-	sum := sha256.Sum256(b)
+	if big {
+		// The file buffer is garbage now; collecting it at once lets the
+		// packed weights reuse its pages instead of raising the peak RSS.
+		runtime.GC()
+	}
 	m := &Model{g: g, id: hex.EncodeToString(sum[:]), threads: o.Threads, plans: map[int]*planEntry{}}
 	if m.threads == 0 {
 		m.threads = runtime.NumCPU()
@@ -115,7 +122,74 @@ func Parse(b []byte, o Options) (*Model, error) {
 		m.Close()
 		return nil, fmt.Errorf("onnxmodel: %w", err)
 	}
+	m.releaseWeights()
+	if big {
+		runtime.GC()
+	}
 	return m, nil
+}
+
+// bigModel is the file size from which Parse collects garbage at two
+// points of the load (a few milliseconds each) to keep the peak RSS down.
+const bigModel = 16 << 20
+
+// decodeGraph decodes b and builds the graph, copying the few attribute
+// bytes that alias b so that b can be collected.
+func decodeGraph(b []byte) (*graph, error) {
+	pm, err := onnxpb.DecodeModel(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: decode: %w", ErrInvalidModel, err)
+	}
+	g, err := buildGraph(pm)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range g.nodes {
+		for name, a := range n.attrs {
+			c := *a
+			c.S = bytes.Clone(a.S)
+			c.Strings = cloneBytes(a.Strings)
+			if a.T != nil {
+				t := *a.T
+				t.RawData = bytes.Clone(a.T.RawData)
+				t.StringData = cloneBytes(a.T.StringData)
+				c.T = &t
+			}
+			n.attrs[name] = &c
+		}
+	}
+	return g, nil
+}
+
+func cloneBytes(s [][]byte) [][]byte {
+	if s == nil {
+		return nil
+	}
+	out := make([][]byte, len(s))
+	for i, v := range s {
+		out[i] = bytes.Clone(v)
+	}
+	return out
+}
+
+// releaseWeights drops the raw values of Conv weights whose load-time form
+// (packed or Winograd-transformed, in m.cache) exists and which nothing
+// else reads: every later plan takes the cached form, so the weights are
+// held once instead of twice. The value keeps its shape for the planner.
+func (m *Model) releaseWeights() {
+	cons := consumers(m.g, m.pins)
+	for _, n := range m.g.nodes {
+		if n.opType != "Conv" || len(n.inputs) < 2 || len(n.outputs) != 1 {
+			continue
+		}
+		c := m.g.consts[n.inputs[1]]
+		if c == nil || cons[n.inputs[1]] != 1 {
+			continue
+		}
+		if _, ok := m.cache["conv-weights:"+n.outputs[0]].(*convWeights); ok {
+			c.f = nil
+		}
+	}
 }
 
 // loadBatch is the batch size checked at load: the declared one, or 1.

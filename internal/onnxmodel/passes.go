@@ -241,6 +241,16 @@ func foldOne(g *graph, bn *node, producer map[string]*node, cons map[string]int)
 		}
 		nb.f[o] = float32(cbo*a + b)
 	}
+	// The replaced constants go when nothing else reads them, so the
+	// weights are not held twice.
+	for _, name := range append([]string{conv.inputs[1]}, bn.inputs[1:]...) {
+		if cons[name] == 1 {
+			delete(g.consts, name)
+		}
+	}
+	if cb != nil && cons[conv.inputs[2]] == 1 {
+		delete(g.consts, conv.inputs[2])
+	}
 	wn := uniqueName(g, bn.outputs[0]+"/folded_w")
 	g.consts[wn] = nw
 	bname := uniqueName(g, bn.outputs[0]+"/folded_b")

@@ -251,3 +251,33 @@ func TestFuseTwoConvsIntoOneAdd(t *testing.T) {
 		t.Fatalf("element %d: got %g, want %g", i, out["y"].Data[i], ya[i])
 	}
 }
+
+// TestLoadHoldsWeightsOnce checks that after Parse the constants replaced
+// by BatchNormalization folding are gone and that every Conv's raw weights
+// were released in favour of their packed form (TestResidualNetMatchesNaive
+// then shows that plans compiled later, at other batch sizes, still work).
+func TestLoadHoldsWeightsOnce(t *testing.T) {
+	m := residualNet(t, 1).parse(t, Options{Threads: 2})
+	for _, name := range []string{"w1", "b1", "w2", "bn1_s", "bn1_b", "bn1_m", "bn1_v", "bn2_s", "bn2_v"} {
+		if m.g.consts[name] != nil {
+			t.Errorf("constant %q replaced by folding is still held", name)
+		}
+	}
+	convs := 0
+	for _, n := range m.g.nodes {
+		if n.opType != "Conv" {
+			continue
+		}
+		convs++
+		w := m.g.consts[n.inputs[1]]
+		if w == nil {
+			t.Fatalf("%s: weights %q missing", n.label(), n.inputs[1])
+		}
+		if w.f != nil {
+			t.Errorf("%s: raw weights %q (%d floats) still held after packing", n.label(), n.inputs[1], len(w.f))
+		}
+	}
+	if convs != 3 {
+		t.Fatalf("%d convolutions, want 3", convs)
+	}
+}
