@@ -14,37 +14,8 @@ import (
 
 	"github.com/tlserve/tlserve/internal/backbone"
 	"github.com/tlserve/tlserve/internal/imageprep"
+	"github.com/tlserve/tlserve/internal/refdata"
 )
-
-// sharedDir returns the reference material directory (../shared beside the
-// repository root) or skips the test.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory; cannot find ../shared")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(filepath.Join(shared, "models", "squeezenet1.1-fp16.onnx")); err != nil {
-		t.Skipf("reference SqueezeNet not available (%v); it lives in ../shared/models beside the repository", err)
-	}
-	return shared
-}
-
-func repoFile(t testing.TB, rel string) string {
-	t.Helper()
-	return filepath.Join("..", "..", rel)
-}
 
 func copyFile(t testing.TB, dst, src string) {
 	t.Helper()
@@ -55,19 +26,6 @@ func copyFile(t testing.TB, dst, src string) {
 	if err := os.WriteFile(dst, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// squeezenetDir lays SqueezeNet out in a temp dir as the server expects it:
-// the .onnx, its manifest and the labels file side by side. It returns the
-// model path.
-func squeezenetDir(t testing.TB) string {
-	t.Helper()
-	shared := sharedDir(t)
-	dir := t.TempDir()
-	copyFile(t, filepath.Join(dir, "squeezenet1.1-fp16.onnx"), filepath.Join(shared, "models", "squeezenet1.1-fp16.onnx"))
-	copyFile(t, filepath.Join(dir, "squeezenet1.1-fp16.json"), repoFile(t, "models/squeezenet1.1-fp16.json"))
-	copyFile(t, filepath.Join(dir, "imagenet_classes.txt"), repoFile(t, "models/imagenet_classes.txt"))
-	return filepath.Join(dir, "squeezenet1.1-fp16.onnx")
 }
 
 // stageCounter counts observed stages.
@@ -96,7 +54,7 @@ var (
 // package (loading it costs a second or two), with batches of 2.
 func squeezenet(t *testing.T) (*backbone.Backbone, *stageCounter) {
 	t.Helper()
-	path := squeezenetDir(t)
+	path := refdata.SqueezeNet(t)
 	loadOnce.Do(func() {
 		shared, loadErr = backbone.New(backbone.Options{ModelPath: path, BatchSize: 2, Observer: sharedC})
 	})
@@ -104,20 +62,6 @@ func squeezenet(t *testing.T) (*backbone.Backbone, *stageCounter) {
 		t.Fatalf("New: %v", loadErr)
 	}
 	return shared, sharedC
-}
-
-func readImage(t *testing.T, name string) []byte {
-	t.Helper()
-	return readImageTB(t, name)
-}
-
-func readImageTB(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(sharedDir(t), "data", "images", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 func argmax(p []float32) int {
@@ -144,9 +88,9 @@ func TestClassifyReferencePhotos(t *testing.T) {
 	}
 	var images [][]byte
 	for _, tt := range tests {
-		images = append(images, readImage(t, tt.file))
+		images = append(images, refdata.Image(t, tt.file))
 	}
-	images = append(images, readImage(t, "cat.jpg"))
+	images = append(images, refdata.Image(t, "cat.jpg"))
 	// Three images with batches of 2: one full batch and one partial.
 	probs, err := b.Classify(context.Background(), images)
 	if err != nil {
@@ -174,7 +118,7 @@ func TestClassifyReferencePhotos(t *testing.T) {
 func TestFeaturesAgree(t *testing.T) {
 	b, _ := squeezenet(t)
 	ctx := context.Background()
-	images := [][]byte{readImage(t, "cat.jpg"), readImage(t, "kitten_224.png"), readImage(t, "dog.jpg")}
+	images := [][]byte{refdata.Image(t, "cat.jpg"), refdata.Image(t, "kitten_224.png"), refdata.Image(t, "dog.jpg")}
 	feats, err := b.Features(ctx, images)
 	if err != nil {
 		t.Fatal(err)
@@ -224,7 +168,7 @@ func abs(x float32) float32 {
 
 func TestImageErrors(t *testing.T) {
 	b, _ := squeezenet(t)
-	good := readImage(t, "kitten_224.png")
+	good := refdata.Image(t, "kitten_224.png")
 	tests := []struct {
 		name   string
 		images [][]byte
@@ -247,13 +191,13 @@ func TestImageErrors(t *testing.T) {
 }
 
 func TestMaxPixels(t *testing.T) {
-	path := squeezenetDir(t)
+	path := refdata.SqueezeNet(t)
 	b, err := backbone.New(backbone.Options{ModelPath: path, MaxPixels: 100 * 100})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	_, err = b.Classify(context.Background(), [][]byte{readImage(t, "kitten_224.png")})
+	_, err = b.Classify(context.Background(), [][]byte{refdata.Image(t, "kitten_224.png")})
 	if !errors.Is(err, imageprep.ErrTooLarge) {
 		t.Errorf("err %v, want ErrTooLarge", err)
 	}
@@ -263,7 +207,7 @@ func TestCanceled(t *testing.T) {
 	b, _ := squeezenet(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := b.Embed(ctx, [][]byte{readImage(t, "kitten_224.png")}); !errors.Is(err, context.Canceled) {
+	if _, err := b.Embed(ctx, [][]byte{refdata.Image(t, "kitten_224.png")}); !errors.Is(err, context.Canceled) {
 		t.Errorf("err %v, want context.Canceled", err)
 	}
 }
@@ -274,7 +218,7 @@ func TestStagesObserved(t *testing.T) {
 	before := maps(c.n)
 	c.mu.Unlock()
 	// Three images in batches of 2: two batches, so two of each stage.
-	img := readImage(t, "kitten_224.png")
+	img := refdata.Image(t, "kitten_224.png")
 	if _, err := b.Embed(context.Background(), [][]byte{img, img, img}); err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +241,7 @@ func maps(m map[string]int) map[string]int {
 
 func TestConcurrentEmbed(t *testing.T) {
 	b, _ := squeezenet(t)
-	img := readImage(t, "kitten_224.png")
+	img := refdata.Image(t, "kitten_224.png")
 	want, err := b.Embed(context.Background(), [][]byte{img})
 	if err != nil {
 		t.Fatal(err)
@@ -330,7 +274,7 @@ func TestWarmup(t *testing.T) {
 }
 
 func TestNewErrors(t *testing.T) {
-	path := squeezenetDir(t)
+	path := refdata.SqueezeNet(t)
 	dir := filepath.Dir(path)
 	shortLabels := filepath.Join(t.TempDir(), "m.onnx")
 	copyFile(t, shortLabels, path)
@@ -375,7 +319,7 @@ func TestNewErrors(t *testing.T) {
 // no resize: the manifest is rewritten to resize to 224, which leaves the
 // 224x224 image untouched.
 func TestFishReference(t *testing.T) {
-	path := squeezenetDir(t)
+	path := refdata.SqueezeNet(t)
 	man := strings.TrimSuffix(path, ".onnx") + ".json"
 	m, err := os.ReadFile(man)
 	if err != nil {
@@ -393,11 +337,11 @@ func TestFishReference(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	probs, err := b.Classify(context.Background(), [][]byte{readImage(t, "fish.png")})
+	probs, err := b.Classify(context.Background(), [][]byte{refdata.Image(t, "fish.png")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	csv, err := os.ReadFile(filepath.Join(sharedDir(t), "models", "squeezenet1.1-fp16.fish-expected.csv"))
+	csv, err := os.ReadFile(refdata.File(t, "models", "squeezenet1.1-fp16.fish-expected.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}

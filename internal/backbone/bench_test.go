@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tlserve/tlserve/internal/backbone"
+	"github.com/tlserve/tlserve/internal/refdata"
 )
 
 // stageTimer sums the time of each stage.
@@ -18,9 +19,9 @@ func (s stageTimer) ObserveStage(stage string, d time.Duration) { s[stage] += d 
 // per image of each stage. The 1080x1080 JPEG shows the decode cost of a
 // real photo; the 224x224 PNG shows the network alone.
 func BenchmarkEmbed(b *testing.B) {
-	path := squeezenetDir(b)
+	path := refdata.SqueezeNet(b)
 	for _, file := range []string{"dog.jpg", "kitten_224.png"} {
-		img := readImageTB(b, file)
+		img := refdata.Image(b, file)
 		for _, n := range []int{1, 8} {
 			b.Run(fmt.Sprintf("%s/n=%d", file, n), func(b *testing.B) {
 				st := stageTimer{}
