@@ -84,8 +84,11 @@ func wino4Filter(u []float64, g []float32) {
 // Conv numbers them row by row.
 func (wg *Winograd4x4) Tiles(g WinogradGeom) int { return ((g.OH + 3) / 4) * ((g.OW + 3) / 4) }
 
-// wino4Chunk is the number of tiles transformed and multiplied at a time.
-var wino4Chunk = 1024
+// wino4Chunk bounds the number of tiles transformed and multiplied at a
+// time. Chunks keep V and M (36*(C+K) floats per tile) near L2 where the
+// filters are small, at the cost of reading all the transformed filters
+// once per chunk; see docs/decisions.md "gemm: Winograd F(4x4,3x3)".
+var wino4Chunk = 64
 
 // WorkspaceSize returns the number of float32 scratch elements Conv and
 // ConvBatch need to compute tiles output tiles in one call.
@@ -149,8 +152,12 @@ func (wg *Winograd4x4) ConvBatch(dst, src []float32, images int, g WinogradGeom,
 			panic("gemm: unknown activation")
 		}
 	}
-	for c0 := t0; c0 < t1; c0 += wino4Chunk {
-		c1 := min(c0+wino4Chunk, t1)
+	// Equal chunks: a short last chunk would re-stream all of U for a few
+	// tiles.
+	chunks := (t1 - t0 + wino4Chunk - 1) / wino4Chunk
+	size := (t1 - t0 + chunks - 1) / chunks
+	for c0 := t0; c0 < t1; c0 += size {
+		c1 := min(c0+size, t1)
 		nt := c1 - c0
 		cs, ks := wg.c*nt, wg.k*nt
 		v := ws[: 36*cs : 36*cs]
