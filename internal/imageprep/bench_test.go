@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"image"
 	"testing"
+
+	"github.com/tlserve/tlserve/internal/refdata"
 )
 
 // BenchmarkPreprocess measures the torchvision preprocessing of the shared
@@ -52,7 +54,7 @@ func BenchmarkPreprocess(b *testing.B) {
 
 func benchDog(b *testing.B) image.Image {
 	b.Helper()
-	img, err := Decode(sharedImage(b, "dog.jpg"), DecodeOptions{})
+	img, err := Decode(refdata.Image(b, "dog.jpg"), DecodeOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -61,7 +63,7 @@ func benchDog(b *testing.B) image.Image {
 
 // BenchmarkDecode measures decoding the shared dog.jpg.
 func BenchmarkDecode(b *testing.B) {
-	data := sharedImage(b, "dog.jpg")
+	data := refdata.Image(b, "dog.jpg")
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := Decode(data, DecodeOptions{}); err != nil {

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/tlserve/tlserve/internal/refdata"
 )
 
 // TestSeeds regenerates (with -update) or checks the small images under
@@ -303,7 +305,7 @@ func TestDecodeSharedImages(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := sharedImage(t, tt.name)
+			b := refdata.Image(t, tt.name)
 			img, err := Decode(b, DecodeOptions{})
 			if err != nil {
 				t.Fatal(err)

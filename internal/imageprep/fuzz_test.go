@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/tlserve/tlserve/internal/refdata"
 )
 
 // FuzzDecode checks that Decode never panics, that it only fails with the
@@ -13,7 +15,7 @@ import (
 // when present, the shared reference images.
 func FuzzDecode(f *testing.F) {
 	seeds, _ := filepath.Glob(filepath.Join("testdata", "seed.*"))
-	if shared, err := findShared(); err == nil {
+	if shared, err := refdata.Shared(); err == nil {
 		more, _ := filepath.Glob(filepath.Join(shared, "data", "images", "*"))
 		seeds = append(seeds, more...)
 	}
@@ -52,25 +54,4 @@ func FuzzDecode(f *testing.F) {
 		}
 		p.Preprocess(dst, img)
 	})
-}
-
-// findShared is sharedDir for code that must not skip: it returns an error
-// when the shared directory is absent.
-func findShared() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			shared := filepath.Join(dir, "..", "shared")
-			_, err := os.Stat(shared)
-			return shared, err
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", os.ErrNotExist
-		}
-		dir = parent
-	}
 }

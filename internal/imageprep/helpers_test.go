@@ -19,41 +19,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the generated files under testdata")
 
-// sharedDir returns the team's shared reference directory, ../shared
-// beside the module root, or skips the test when it is absent.
-func sharedDir(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("no go.mod above the test directory, so no ../shared reference data")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(shared); err != nil {
-		tb.Skipf("shared reference data not found at %s: %v", shared, err)
-	}
-	return shared
-}
-
-// sharedImage returns the bytes of ../shared/data/images/name or skips.
-func sharedImage(tb testing.TB, name string) []byte {
-	tb.Helper()
-	b, err := os.ReadFile(filepath.Join(sharedDir(tb), "data", "images", name))
-	if err != nil {
-		tb.Skipf("shared image %s: %v", name, err)
-	}
-	return b
-}
-
 // randomRGBA returns a w x h image of random opaque colours from a fixed
 // seed, with its bounds starting at (x0, y0).
 func randomRGBA(w, h, x0, y0 int, seed uint64) *image.RGBA {

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/tlserve/tlserve/internal/refdata"
 )
 
 // TestPILDump writes three crops of the shared dog.jpg as PNG files and
@@ -25,7 +27,7 @@ func TestPILDump(t *testing.T) {
 	if dir == "" {
 		t.Skip("set PILCHECK_DIR")
 	}
-	img, err := Decode(sharedImage(t, "dog.jpg"), DecodeOptions{})
+	img, err := Decode(refdata.Image(t, "dog.jpg"), DecodeOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

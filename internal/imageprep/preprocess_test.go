@@ -7,6 +7,8 @@ import (
 	"image/draw"
 	"math"
 	"testing"
+
+	"github.com/tlserve/tlserve/internal/refdata"
 )
 
 // rawSpec returns a spec that writes the 0..255 values unchanged.
@@ -484,7 +486,7 @@ func TestShape(t *testing.T) {
 // TestSharedDog preprocesses a real photograph with the torchvision spec
 // and checks the tensor's statistics are those of a normalised image.
 func TestSharedDog(t *testing.T) {
-	img, err := Decode(sharedImage(t, "dog.jpg"), DecodeOptions{})
+	img, err := Decode(refdata.Image(t, "dog.jpg"), DecodeOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
