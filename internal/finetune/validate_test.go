@@ -4,51 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
 	"testing"
 
 	"github.com/tlserve/tlserve/internal/dataset"
 	"github.com/tlserve/tlserve/internal/imageprep"
+	"github.com/tlserve/tlserve/internal/refdata"
 )
-
-// sharedDir finds the reference material: ../shared beside the module
-// root.
-func sharedDir(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(filepath.Join(shared, "data", "images")); err != nil {
-		tb.Skipf("reference images not found under %s: %v", shared, err)
-	}
-	return shared
-}
 
 // TestValidateRealImages runs the default decoder (imageprep.Decode) over
 // the reference photos and damaged copies of them.
 func TestValidateRealImages(t *testing.T) {
-	dir := filepath.Join(sharedDir(t), "data", "images")
 	read := func(name string) []byte {
 		t.Helper()
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
+		return refdata.Image(t, name)
 	}
 	svc, err := New(Options{Store: nopStore{}, Embedder: &fakeEmbedder{id: "x"}, MaxPixels: 4 << 20})
 	if err != nil {
@@ -109,14 +78,9 @@ type nopStore struct{ Store }
 // BenchmarkValidate decodes the four reference photos per op, with one
 // and with all available procs.
 func BenchmarkValidate(b *testing.B) {
-	dir := filepath.Join(sharedDir(b), "data", "images")
 	var ex []dataset.Example
 	for _, n := range []string{"dog.jpg", "cat.jpg", "kitten_224.png", "hummingbird.jpg"} {
-		data, err := os.ReadFile(filepath.Join(dir, n))
-		if err != nil {
-			b.Fatal(err)
-		}
-		ex = append(ex, dataset.Example{Label: "x", Name: n, Data: data})
+		ex = append(ex, dataset.Example{Label: "x", Name: n, Data: refdata.Image(b, n)})
 	}
 	svc, err := New(Options{Store: nopStore{}, Embedder: &fakeEmbedder{id: "x"}})
 	if err != nil {
