@@ -528,9 +528,7 @@ var (
 		}
 	}}
 	unarySigmoid = unaryDef{apply: func(_ attrs, dst, src []float32) {
-		for k, v := range src[:len(dst)] {
-			dst[k] = sigmoid(v)
-		}
+		sigmoidTo(dst, src)
 	}}
 	unaryHardSigmoid = unaryDef{apply: func(a attrs, dst, src []float32) {
 		alpha, beta := a.float("alpha", 0.2), a.float("beta", 0.5)
@@ -544,14 +542,10 @@ var (
 		}
 	}}
 	unaryTanh = unaryDef{apply: func(_ attrs, dst, src []float32) {
-		for k, v := range src[:len(dst)] {
-			dst[k] = float32(math.Tanh(float64(v)))
-		}
+		tanhTo(dst, src)
 	}}
 	unaryExp = unaryDef{apply: func(_ attrs, dst, src []float32) {
-		for k, v := range src[:len(dst)] {
-			dst[k] = float32(math.Exp(float64(v)))
-		}
+		expTo(dst, src)
 	}}
 	unarySqrt = unaryDef{apply: func(_ attrs, dst, src []float32) {
 		for k, v := range src[:len(dst)] {
@@ -635,15 +629,6 @@ var (
 		}
 	}}
 )
-
-// sigmoid is 1/(1+e^-v), evaluated so that neither branch overflows.
-func sigmoid(v float32) float32 {
-	if v >= 0 {
-		return float32(1 / (1 + math.Exp(-float64(v))))
-	}
-	e := math.Exp(float64(v))
-	return float32(e / (1 + e))
-}
 
 // buildUnary returns the builder of an elementwise activation.
 func buildUnary(def unaryDef) builder {
