@@ -9,36 +9,8 @@ import (
 	"testing"
 
 	"github.com/tlserve/tlserve/internal/imageprep"
+	"github.com/tlserve/tlserve/internal/refdata"
 )
-
-// repoRoot returns the module root, found by walking up to go.mod.
-func repoRoot(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
-// sharedDir returns ../shared beside the module root or skips the test.
-func sharedDir(tb testing.TB) string {
-	tb.Helper()
-	shared := filepath.Join(repoRoot(tb), "..", "shared")
-	if _, err := os.Stat(shared); err != nil {
-		tb.Skipf("shared reference data not found at %s: %v", shared, err)
-	}
-	return shared
-}
 
 // writeFile writes content to name under dir and returns its path.
 func writeFile(tb testing.TB, dir, name, content string) string {
@@ -271,7 +243,7 @@ func TestWriteErrors(t *testing.T) {
 // TestCommittedManifests checks the manifests under models/ parse, give
 // the expected preprocessing, and load the 1000 ImageNet labels.
 func TestCommittedManifests(t *testing.T) {
-	models := filepath.Join(repoRoot(t), "models")
+	models := filepath.Join(refdata.Root(t), "models")
 	tests := []struct {
 		model string
 		spec  imageprep.Spec

@@ -9,11 +9,12 @@ import (
 	"testing"
 
 	"github.com/tlserve/tlserve/internal/imageprep"
+	"github.com/tlserve/tlserve/internal/refdata"
 )
 
 func squeezeNet(t *testing.T) Manifest {
 	t.Helper()
-	m, err := ForModel(filepath.Join(repoRoot(t), "models", "squeezenet1.1-fp16.onnx"))
+	m, err := ForModel(filepath.Join(refdata.Root(t), "models", "squeezenet1.1-fp16.onnx"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,11 +23,7 @@ func squeezeNet(t *testing.T) Manifest {
 
 func decodeShared(t *testing.T, name string) image.Image {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(sharedDir(t), "data", "images", name))
-	if err != nil {
-		t.Skipf("shared image: %v", err)
-	}
-	img, err := imageprep.Decode(b, imageprep.DecodeOptions{})
+	img, err := imageprep.Decode(refdata.Image(t, name), imageprep.DecodeOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +35,7 @@ func decodeShared(t *testing.T, name string) image.Image {
 // pixels read independently with image/png: BGR planes of 0..255.
 func TestFishExactBGR(t *testing.T) {
 	img := decodeShared(t, "fish.png")
-	f, err := os.Open(filepath.Join(sharedDir(t), "data", "images", "fish.png"))
+	f, err := os.Open(refdata.ImagePath(t, "fish.png"))
 	if err != nil {
 		t.Fatal(err)
 	}
