@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"testing"
+
+	"github.com/tlserve/tlserve/internal/refdata"
 )
 
 // benchModel returns a one-node model whose initializer holds n floats,
@@ -49,7 +51,7 @@ func BenchmarkDecodeModel(b *testing.B) {
 }
 
 func BenchmarkDecodeSqueezenet(b *testing.B) {
-	enc, err := os.ReadFile(squeezenetPath(b))
+	enc, err := os.ReadFile(refdata.SqueezeNetFile(b))
 	if err != nil {
 		b.Fatal(err)
 	}

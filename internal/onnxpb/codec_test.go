@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/tlserve/tlserve/internal/refdata"
 )
 
 func TestRoundTripHandBuilt(t *testing.T) {
@@ -121,8 +123,8 @@ func TestEncodeWireFormat(t *testing.T) {
 // test suite, re-encodes it and checks that decoding again gives the same
 // value.
 func TestNodeSuiteRoundTrip(t *testing.T) {
-	models := nodeSuiteFiles(t, "test_*/model.onnx")
-	tensors := nodeSuiteFiles(t, "test_*/test_data_set_*/*.pb")
+	models := refdata.NodeFiles(t, "test_*/model.onnx")
+	tensors := refdata.NodeFiles(t, "test_*/test_data_set_*/*.pb")
 	for _, f := range models {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -188,7 +190,7 @@ func TestNodeSuiteSemantics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.dir, func(t *testing.T) {
-			dir := filepath.Join(nodeSuite, tt.dir, "test_data_set_0")
+			dir := filepath.Join(refdata.NodeSuiteDir, tt.dir, "test_data_set_0")
 			in := readTensorFile(t, filepath.Join(dir, "input_0.pb"))
 			out := readTensorFile(t, filepath.Join(dir, "output_0.pb"))
 			x, err := in.Float32s()
@@ -259,7 +261,7 @@ type summaryValueInfo struct {
 // TestSqueezenet decodes the real fp16 SqueezeNet and compares it with a
 // summary made independently by the onnx Python package.
 func TestSqueezenet(t *testing.T) {
-	b, err := os.ReadFile(squeezenetPath(t))
+	b, err := os.ReadFile(refdata.SqueezeNetFile(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/tlserve/tlserve/internal/refdata"
 )
 
 // fuzzSeedModels are node-suite models covering nested graphs (If, Loop,
@@ -23,11 +25,11 @@ var fuzzSeedModels = []string{
 func FuzzDecodeModel(f *testing.F) {
 	f.Add(EncodeModel(handBuiltModel()))
 	for _, name := range fuzzSeedModels {
-		if b, err := os.ReadFile(filepath.Join(nodeSuite, name, "model.onnx")); err == nil {
+		if b, err := os.ReadFile(filepath.Join(refdata.NodeSuiteDir, name, "model.onnx")); err == nil {
 			f.Add(b)
 		}
 	}
-	if dir := sharedDirIfPresent(); dir != "" {
+	if dir, err := refdata.Shared(); err == nil {
 		if b, err := os.ReadFile(filepath.Join(dir, "models", "squeezenet1.1-fp16.onnx")); err == nil {
 			f.Add(b)
 		}
@@ -61,32 +63,13 @@ func FuzzDecodeModel(f *testing.F) {
 	})
 }
 
-// sharedDirIfPresent is sharedDir for fuzz seeding, where skipping the
-// whole fuzz target for want of one seed would be wrong.
-func sharedDirIfPresent() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-}
-
 // FuzzDecodeTensor does the same for bare tensors and their accessors.
 func FuzzDecodeTensor(f *testing.F) {
 	for _, x := range handBuiltModel().Graph.Initializer {
 		f.Add(EncodeTensor(x))
 	}
 	for _, p := range []string{"test_abs/test_data_set_0/input_0.pb", "test_cast_FLOAT_to_FLOAT16/test_data_set_0/output_0.pb"} {
-		if b, err := os.ReadFile(filepath.Join(nodeSuite, p)); err == nil {
+		if b, err := os.ReadFile(filepath.Join(refdata.NodeSuiteDir, p)); err == nil {
 			f.Add(b)
 		}
 	}

@@ -3,63 +3,8 @@ package onnxpb
 import (
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"reflect"
-	"testing"
 )
-
-const nodeSuite = "/usr/share/libonnx-testdata/data/node"
-
-// sharedDir returns the team's reference directory (../shared next to the
-// module root) and skips the test when it is absent.
-func sharedDir(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("no go.mod above the working directory; cannot locate ../shared")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(shared); err != nil {
-		tb.Skipf("reference directory %s absent: %v", shared, err)
-	}
-	return shared
-}
-
-// squeezenetPath returns the path of the fp16 SqueezeNet model, skipping
-// the test when it is absent.
-func squeezenetPath(tb testing.TB) string {
-	tb.Helper()
-	p := filepath.Join(sharedDir(tb), "models", "squeezenet1.1-fp16.onnx")
-	if _, err := os.Stat(p); err != nil {
-		tb.Skipf("model %s absent: %v", p, err)
-	}
-	return p
-}
-
-// nodeSuiteFiles returns the files of the ONNX node test suite matching
-// pattern (relative to the suite directory), skipping when there are none.
-func nodeSuiteFiles(tb testing.TB, pattern string) []string {
-	tb.Helper()
-	files, err := filepath.Glob(filepath.Join(nodeSuite, pattern))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if len(files) == 0 {
-		tb.Skipf("no files match %s in %s (Debian package libonnx-testdata not installed)", pattern, nodeSuite)
-	}
-	return files
-}
 
 // diff returns a description of the first difference between a and b, or
 // "" when they are equal. Floats are compared bit for bit (so NaNs with the
