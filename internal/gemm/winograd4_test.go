@@ -381,3 +381,87 @@ func TestWinograd4x4Panics(t *testing.T) {
 		})
 	}
 }
+
+// TestWino4RowKernels compares the fast row kernels of the transforms with
+// their Go specifications, for every run length up to two vectors past a
+// full block, and checks that nothing past n is written into V or dst.
+func TestWino4RowKernels(t *testing.T) {
+	if bestKernel().id != kernAVX512 {
+		t.Skip("no AVX-512 row kernels on this machine or build")
+	}
+	rng := rand.New(rand.NewPCG(48, 49))
+	near := func(got, want float32) bool {
+		return math.Abs(float64(got-want)) <= 1e-5*(1+math.Abs(float64(want)))
+	}
+	for n := 1; n <= wino4Block; n++ {
+		t.Run(fmt.Sprintf("n=%d", n), func(t *testing.T) {
+			width := 4*n + 2
+			var d, s1, s2 [6][wino4Row]float32
+			for i := range d {
+				copy(d[i][:], randSlice(rng, wino4Row))
+			}
+			wino4Vert(false, &d, &s1, width)
+			wino4Vert(true, &d, &s2, width)
+			for i := range s1 {
+				for x := 0; x < width; x++ {
+					if !near(s2[i][x], s1[i][x]) {
+						t.Fatalf("vert: s[%d][%d] = %v, want %v", i, x, s2[i][x], s1[i][x])
+					}
+				}
+			}
+			// Horizontal pass into guarded rows of V.
+			var vg, vf [6][]float32
+			var vs, vfs [6][]float32
+			for j := range vg {
+				vg[j] = guarded(n, nil)
+				vf[j] = guarded(n, nil)
+				vs[j], vfs[j] = vg[j][guard:guard+n], vf[j][guard:guard+n]
+			}
+			wino4Horiz(false, &s1[2], &vs)
+			wino4Horiz(true, &s1[2], &vfs)
+			for j := range vg {
+				for i, v := range vf[j] {
+					if i < guard || i >= guard+n {
+						if !math.IsNaN(float64(v)) {
+							t.Fatalf("horiz: v%d[%d] written outside the run", j, i-guard)
+						}
+						continue
+					}
+					if !near(v, vg[j][i]) {
+						t.Fatalf("horiz: v%d[%d] = %v, want %v", j, i-guard, v, vg[j][i])
+					}
+				}
+			}
+			// Output transform from 36 streams with slack, then the epilogue.
+			step := n + 5
+			m := randSlice(rng, 36*step+wino4Slack)
+			var r1, r2 [4][wino4Row]float32
+			wino4Out(false, m, step, n, &r1)
+			wino4Out(true, m, step, n, &r2)
+			for i := range r1 {
+				for x := 0; x < 4*n; x++ {
+					if !near(r2[i][x], r1[i][x]) {
+						t.Fatalf("out: r[%d][%d] = %v, want %v", i, x, r2[i][x], r1[i][x])
+					}
+				}
+			}
+			cols := 4*n - 1
+			add := randSlice(rng, cols)
+			for _, ec := range epiCases[1:] {
+				e := Epilogue{Act: ec.act, Min: ec.lo, Max: ec.hi}
+				var a []float32
+				if ec.add {
+					a = add
+				}
+				want, got := guarded(cols, nil), guarded(cols, nil)
+				epiRow(false, want[guard:guard+cols], &r1[1], a, 0.25, &e)
+				epiRow(true, got[guard:guard+cols], &r1[1], a, 0.25, &e)
+				for i, v := range got {
+					if math.IsNaN(float64(v)) != math.IsNaN(float64(want[i])) || (!math.IsNaN(float64(v)) && v != want[i]) {
+						t.Fatalf("epilogue %s: dst[%d] = %v, want %v", ec.name, i-guard, v, want[i])
+					}
+				}
+			}
+		})
+	}
+}
