@@ -21,23 +21,27 @@ type convAlgo uint8
 const (
 	convIm2col    convAlgo = iota // im2col tile times packed weights
 	convDirect                    // 1x1 stride-1 unpadded: the input is the GEMM's B
-	convWinograd                  // 3x3 stride-1: Winograd F(2x2,3x3)
+	convWinograd2                 // 3x3 stride-1: Winograd F(2x2,3x3), image by image
+	convWinograd4                 // 3x3 stride-1: Winograd F(4x4,3x3), tiles of the whole batch
 	convDepthwise                 // one channel per group: a direct loop
 	convRuntime                   // weights computed at run time: Sgemm
 )
 
-var convAlgoNames = [...]string{"im2col", "direct", "winograd", "depthwise", "runtime"}
+var convAlgoNames = [...]string{"im2col", "direct", "winograd2", "winograd4", "depthwise", "runtime"}
 
 func (a convAlgo) String() string { return convAlgoNames[a] }
 
-// Winograd F(2x2,3x3) is used for 3x3 stride-1 convolutions with at least
-// winoMinTiles 2x2 output tiles per image and winoMinChannels input and
-// output channels: below that the transformed filters (16/9 the size of the
-// weights) are streamed for too little work. See docs/decisions.md
-// "onnxmodel: speed work".
-const (
-	winoMinTiles    = 32
+// Winograd is used for 3x3 stride-1 convolutions with at least
+// winoMinChannels input and output channels: F(4x4,3x3) from wino4MinPixels
+// output pixels per image, F(2x2,3x3) from wino2MinPixels. Below that the
+// transformed filters (36/9 and 16/9 the size of the weights) are streamed
+// for too little work. They are variables only so that measurements can
+// compare settings in one process; see docs/decisions.md "onnxmodel: speed
+// work".
+var (
 	winoMinChannels = 16
+	wino4MinPixels  = 28 * 28
+	wino2MinPixels  = 7 * 7
 )
 
 // convWeights is the load-time form of a Conv's constant weights, shared by
@@ -46,7 +50,8 @@ const (
 // raw initializer, which Model releases after load.
 type convWeights struct {
 	packed []*gemm.PackedA // [group], all output channels of the group
-	wino   *gemm.Winograd3x3
+	wino2  *gemm.Winograd3x3
+	wino4  *gemm.Winograd4x4
 }
 
 // lastConvKey is the planCtx.cache key under which buildConv leaves the
@@ -66,10 +71,11 @@ type convPlan struct {
 	algo          convAlgo
 	inputIsB      bool              // 1x1 stride-1 unpadded: the input is the GEMM's B
 	packed        [][]*gemm.PackedA // [group][row part], nil unless im2col or direct
-	wino          *gemm.Winograd3x3
+	wino2         *gemm.Winograd3x3
+	wino4         *gemm.Winograd4x4
 	wgeom         gemm.WinogradGeom
 	fuse          convFusion
-	tile, tiles   int // output columns (Winograd: 2x2 tiles) per work item, items per image and group
+	tile, tiles   int // output columns (Winograd: tiles) per work item; items per image and group (Winograd F(4x4): per batch)
 	rowBlock      int // output channels per row part
 	parts         int // row parts per group
 	colLen        int // im2col scratch per chunk
@@ -90,9 +96,13 @@ func chooseConvAlgo(cp *convPlan, constW bool) convAlgo {
 	case !constW:
 		return convRuntime
 	case cp.group == 1 && cp.kh == 3 && cp.kw == 3 && cp.sh == 1 && cp.sw == 1 && cp.dh == 1 && cp.dw == 1 &&
-		cp.c >= winoMinChannels && cp.m >= winoMinChannels &&
-		((cp.oh+1)/2)*((cp.ow+1)/2) >= winoMinTiles:
-		return convWinograd
+		cp.c >= winoMinChannels && cp.m >= winoMinChannels:
+		switch px := cp.oh * cp.ow; {
+		case px >= wino4MinPixels:
+			return convWinograd4
+		case px >= wino2MinPixels:
+			return convWinograd2
+		}
 	}
 	return convIm2col
 }
@@ -163,7 +173,7 @@ func buildConv(p *planCtx, n *node, ins []info) ([]info, kernel, error) {
 	cp.algo = chooseConvAlgo(cp, w.c != nil && p.cache != nil)
 	cp.inputIsB = cp.kh == 1 && cp.kw == 1 && cp.sh == 1 && cp.sw == 1 && cp.pt == 0 && cp.pl == 0 && cp.pbot == 0 && cp.pr == 0
 	threads := max(p.threads, 1)
-	if cp.algo == convWinograd {
+	if cp.algo == convWinograd2 || cp.algo == convWinograd4 {
 		if err := cp.planWinograd(p, n, w.c, threads); err != nil {
 			return nil, nil, err
 		}
@@ -183,15 +193,18 @@ func (cp *convPlan) weights(p *planCtx, n *node, wc *value) (*convWeights, error
 	key := "conv-weights:" + n.outputs[0]
 	cw, _ := p.cache[key].(*convWeights)
 	switch {
-	case cw != nil && (cp.algo == convWinograd) == (cw.wino != nil):
+	case cw != nil && (cp.algo == convWinograd2) == (cw.wino2 != nil) && (cp.algo == convWinograd4) == (cw.wino4 != nil):
 		return cw, nil
 	case len(wc.f) < cp.m*cp.kdim:
 		return nil, fmt.Errorf("%w: weights of %s were released", ErrInvalidModel, n.label())
 	}
 	cw = &convWeights{}
-	if cp.algo == convWinograd {
-		cw.wino = gemm.NewWinograd3x3(cp.m, cp.c, wc.f)
-	} else {
+	switch cp.algo {
+	case convWinograd2:
+		cw.wino2 = gemm.NewWinograd3x3(cp.m, cp.c, wc.f)
+	case convWinograd4:
+		cw.wino4 = gemm.NewWinograd4x4(cp.m, cp.c, wc.f)
+	default:
 		cw.packed = make([]*gemm.PackedA, cp.group)
 		for gi := range cp.group {
 			cw.packed[gi] = gemm.PackA(cp.mg, cp.kdim, wc.f[gi*cp.mg*cp.kdim:], cp.kdim)
@@ -201,29 +214,45 @@ func (cp *convPlan) weights(p *planCtx, n *node, wc *value) (*convWeights, error
 	return cw, nil
 }
 
-// planWinograd sets up a Winograd convolution. Work items are runs of
-// 2x2 output tiles of one image: whole images when there are enough of them
+// planWinograd sets up a Winograd convolution. F(2x2,3x3) work items are
+// runs of tiles of one image: whole images when there are enough of them
 // for the threads (the transformed filters are then streamed once per
-// image), else each image split in as many runs as it takes.
+// image), else each image split in as many runs as it takes. F(4x4,3x3)
+// numbers the tiles of the whole batch in one sequence and splits it in
+// one run per thread (at most wino4Run tiles), so each run streams the
+// filters once for several images.
 func (cp *convPlan) planWinograd(p *planCtx, n *node, wc *value, threads int) error {
 	cw, err := cp.weights(p, n, wc)
 	if err != nil {
 		return err
 	}
-	cp.wino = cw.wino
 	cp.wgeom = gemm.WinogradGeom{H: cp.h, W: cp.w, PadTop: cp.pt, PadLeft: cp.pl, OH: cp.oh, OW: cp.ow}
-	t := cp.wgeom.Tiles()
-	per := 1
-	if cp.n < threads {
-		per = (threads + cp.n - 1) / cp.n
-	}
-	cp.tile = (t + per - 1) / per
-	cp.tiles = (t + cp.tile - 1) / cp.tile
 	cp.rowBlock, cp.parts = cp.m, 1
-	cp.gemmLen = cp.wino.WorkspaceSize(cp.tile)
+	if cp.algo == convWinograd4 {
+		cp.wino4 = cw.wino4
+		total := cp.n * cp.wino4.Tiles(cp.wgeom)
+		runs := max(threads, (total+wino4Run-1)/wino4Run)
+		cp.tile = (total + runs - 1) / runs
+		cp.tiles = (total + cp.tile - 1) / cp.tile
+		cp.gemmLen = cp.wino4.WorkspaceSize(cp.tile)
+	} else {
+		cp.wino2 = cw.wino2
+		t := cp.wgeom.Tiles()
+		per := 1
+		if cp.n < threads {
+			per = (threads + cp.n - 1) / cp.n
+		}
+		cp.tile = (t + per - 1) / per
+		cp.tiles = (t + cp.tile - 1) / cp.tile
+		cp.gemmLen = cp.wino2.WorkspaceSize(cp.tile)
+	}
 	p.reserve(threads * cp.gemmLen)
 	return nil
 }
+
+// wino4Run bounds the tiles of one F(4x4,3x3) work item, and with it the
+// workspace (36*(C+K) floats per tile).
+var wino4Run = 1024
 
 // planGEMM sets up the im2col, direct, depthwise and run-time-weights
 // algorithms. Work items are (image, group, column tile, row block):
@@ -279,8 +308,10 @@ func (cp *convPlan) run(x *exec, ins, outs []*value) {
 	switch cp.algo {
 	case convDepthwise:
 		x.split(cp.n*cp.c, depthwiseRange, cp, ins, outs)
-	case convWinograd:
-		x.split(cp.n*cp.tiles, winogradRange, cp, ins, outs)
+	case convWinograd2:
+		x.split(cp.n*cp.tiles, winograd2Range, cp, ins, outs)
+	case convWinograd4:
+		x.split(cp.tiles, winograd4Range, cp, ins, outs)
 	default:
 		x.split(cp.n*cp.group*cp.tiles*cp.parts, convRange, cp, ins, outs)
 	}
@@ -297,9 +328,9 @@ func (cp *convPlan) convBias(j *job) (bias, res []float32) {
 	return bias, res
 }
 
-// winogradRange computes items [lo,hi) of a Winograd convolution; an item
-// is one run of output tiles of one image.
-func winogradRange(j *job, chunk, lo, hi int) {
+// winograd2Range computes items [lo,hi) of a Winograd F(2x2,3x3)
+// convolution; an item is one run of output tiles of one image.
+func winograd2Range(j *job, chunk, lo, hi int) {
 	cp := j.arg.(*convPlan)
 	ws := j.ws[chunk*cp.gemmLen : (chunk+1)*cp.gemmLen]
 	in, out := j.ins[0].f, j.outs[0].f
@@ -314,7 +345,24 @@ func winogradRange(j *job, chunk, lo, hi int) {
 		if res != nil {
 			ep.Add, ep.LdAdd = res[img*cp.m*hw:(img+1)*cp.m*hw], hw
 		}
-		cp.wino.Conv(out[img*cp.m*hw:(img+1)*cp.m*hw], in[img*cp.c*ihw:(img+1)*cp.c*ihw], cp.wgeom, t0, t1, &ep, ws)
+		cp.wino2.Conv(out[img*cp.m*hw:(img+1)*cp.m*hw], in[img*cp.c*ihw:(img+1)*cp.c*ihw], cp.wgeom, t0, t1, &ep, ws)
+	}
+}
+
+// winograd4Range computes items [lo,hi) of a Winograd F(4x4,3x3)
+// convolution; an item is one run of the batch's output tiles.
+func winograd4Range(j *job, chunk, lo, hi int) {
+	cp := j.arg.(*convPlan)
+	ws := j.ws[chunk*cp.gemmLen : (chunk+1)*cp.gemmLen]
+	bias, res := cp.convBias(j)
+	total := cp.n * cp.wino4.Tiles(cp.wgeom)
+	ep := gemm.Epilogue{Act: gemm.Activation(cp.fuse.act), Min: cp.fuse.lo, Max: cp.fuse.hi, Bias: bias}
+	if res != nil {
+		ep.Add, ep.LdAdd = res, cp.oh*cp.ow
+	}
+	for it := lo; it < hi; it++ {
+		t0 := it * cp.tile
+		cp.wino4.ConvBatch(j.outs[0].f, j.ins[0].f, cp.n, cp.wgeom, t0, min(t0+cp.tile, total), &ep, ws)
 	}
 }
 

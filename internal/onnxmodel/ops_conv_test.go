@@ -89,6 +89,8 @@ var convCases = []convCase{
 	{name: "winograd odd sizes", n: 2, c: 17, h: 13, w: 15, m: 20, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, bias: true},
 	{name: "winograd asymmetric pads", n: 1, c: 16, h: 12, w: 17, m: 24, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pl: 2, pb: 1},
 	{name: "winograd batch 3", n: 3, c: 16, h: 16, w: 16, m: 16, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1},
+	{name: "winograd4 odd sizes", n: 2, c: 17, h: 29, w: 31, m: 20, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, bias: true},
+	{name: "winograd4 asymmetric pads", n: 3, c: 16, h: 30, w: 28, m: 24, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pl: 2, pb: 1},
 }
 
 // resolvePads applies auto_pad to a case the way the ONNX spec describes.
@@ -267,9 +269,12 @@ func TestConvAlgo(t *testing.T) {
 		want convAlgo
 	}{
 		{convCase{name: "stem 7x7/2", n: 1, c: 3, h: 224, w: 224, m: 64, kh: 7, kw: 7, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, pt: 3, pl: 3, pb: 3, pr: 3}, convIm2col},
-		{convCase{name: "3x3 64 at 56", n: 1, c: 64, h: 56, w: 56, m: 64, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1}, convWinograd},
-		{convCase{name: "3x3 256 at 14", n: 8, c: 256, h: 14, w: 14, m: 256, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1}, convWinograd},
-		{convCase{name: "3x3 512 at 7", n: 1, c: 512, h: 7, w: 7, m: 512, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1}, convIm2col},
+		{convCase{name: "3x3 64 at 56", n: 1, c: 64, h: 56, w: 56, m: 64, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1}, convWinograd4},
+		{convCase{name: "3x3 128 at 28", n: 8, c: 128, h: 28, w: 28, m: 128, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1}, convWinograd4},
+		{convCase{name: "3x3 256 at 14", n: 8, c: 256, h: 14, w: 14, m: 256, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1}, convWinograd2},
+		{convCase{name: "3x3 512 at 7", n: 1, c: 512, h: 7, w: 7, m: 512, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1}, convWinograd2},
+		{convCase{name: "3x3 16 at 6", n: 1, c: 16, h: 6, w: 6, m: 16, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1}, convIm2col},
+		{convCase{name: "3x3 8 at 56", n: 1, c: 8, h: 56, w: 56, m: 64, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1}, convIm2col},
 		{convCase{name: "3x3/2 128", n: 1, c: 128, h: 56, w: 56, m: 128, kh: 3, kw: 3, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1}, convIm2col},
 		{convCase{name: "1x1", n: 1, c: 256, h: 56, w: 56, m: 64, kh: 1, kw: 1, group: 1, sh: 1, sw: 1, dh: 1, dw: 1}, convDirect},
 		{convCase{name: "1x1/2", n: 1, c: 256, h: 56, w: 56, m: 512, kh: 1, kw: 1, group: 1, sh: 2, sw: 2, dh: 1, dw: 1}, convIm2col},
@@ -277,12 +282,17 @@ func TestConvAlgo(t *testing.T) {
 		{convCase{name: "depthwise", n: 1, c: 32, h: 56, w: 56, m: 32, kh: 3, kw: 3, group: 32, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1}, convDepthwise},
 	}
 	for _, cc := range convCases {
-		if strings.HasPrefix(cc.name, "winograd") {
-			cases = append(cases, struct {
-				cc   convCase
-				want convAlgo
-			}{cc, convWinograd})
+		want := convWinograd2
+		switch {
+		case strings.HasPrefix(cc.name, "winograd4"):
+			want = convWinograd4
+		case !strings.HasPrefix(cc.name, "winograd"):
+			continue
 		}
+		cases = append(cases, struct {
+			cc   convCase
+			want convAlgo
+		}{cc, want})
 	}
 	for _, tc := range cases {
 		t.Run(tc.cc.name, func(t *testing.T) {
@@ -311,7 +321,7 @@ func TestConvFusedEpilogue(t *testing.T) {
 		{residual: true, act: actRelu},
 		{residual: true, act: actClip, lo: -0.5, hi: 0.25},
 	}
-	for _, cc := range []convCase{convCases[0], convCases[3], convCases[6], convCases[10], convCases[len(convCases)-3]} {
+	for _, cc := range []convCase{convCases[0], convCases[3], convCases[6], convCases[10], convCases[len(convCases)-5], convCases[len(convCases)-2]} {
 		x := randFloats(r, cc.n*cc.c*cc.h*cc.w)
 		w := randFloats(r, cc.m*(cc.c/cc.group)*cc.kh*cc.kw)
 		b := randFloats(r, cc.m)

@@ -12,7 +12,10 @@ import (
 	"github.com/tlserve/tlserve/internal/modelgen"
 )
 
-var stepTimes = flag.String("steptimes", "", "print per-step times of a generated ResNet50 at `batch,threads` (e.g. 8,2)")
+var (
+	stepTimes = flag.String("steptimes", "", "print per-step times of a generated ResNet50 at `batch,threads` (e.g. 8,2)")
+	stepWino  = flag.String("steptimes-wino", "", "with -steptimes, the minimum output `pixels4,pixels2` for Winograd F(4x4) and F(2x2)")
+)
 
 // TestStepTimes is a measuring tool, not a check: with -steptimes it times
 // every step of the full-size ResNet50 plan (best of five runs per step)
@@ -27,6 +30,13 @@ func TestStepTimes(t *testing.T) {
 	var batch, threads int
 	if _, err := fmt.Sscanf(*stepTimes, "%d,%d", &batch, &threads); err != nil || batch < 1 || threads < 1 {
 		t.Fatalf("-steptimes %q: want batch,threads", *stepTimes)
+	}
+	if *stepWino != "" {
+		w4, w2 := wino4MinPixels, wino2MinPixels
+		defer func() { wino4MinPixels, wino2MinPixels = w4, w2 }()
+		if _, err := fmt.Sscanf(*stepWino, "%d,%d", &wino4MinPixels, &wino2MinPixels); err != nil {
+			t.Fatalf("-steptimes-wino %q: want pixels4,pixels2", *stepWino)
+		}
 	}
 	file, err := modelgen.Generate(modelgen.Options{Variant: modelgen.VariantV1FoldedOpset13, InputSize: 224})
 	if err != nil {
