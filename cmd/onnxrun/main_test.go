@@ -10,53 +10,8 @@ import (
 
 	"github.com/tlserve/tlserve/internal/npy"
 	"github.com/tlserve/tlserve/internal/onnxpb"
+	"github.com/tlserve/tlserve/internal/refdata"
 )
-
-// sharedDir returns ../shared beside the repository root, or skips.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(filepath.Join(shared, "models", "squeezenet1.1-fp16.onnx")); err != nil {
-		t.Skipf("../shared with the SqueezeNet model is absent (%v); skipping", err)
-	}
-	return shared
-}
-
-// squeezenet copies the shared SqueezeNet beside its manifest and labels in a
-// temporary directory, the layout the manifest expects.
-func squeezenet(t *testing.T) string {
-	t.Helper()
-	shared := sharedDir(t)
-	dir := t.TempDir()
-	for src, dst := range map[string]string{
-		filepath.Join(shared, "models", "squeezenet1.1-fp16.onnx"): "squeezenet1.1-fp16.onnx",
-		"../../models/squeezenet1.1-fp16.json":                     "squeezenet1.1-fp16.json",
-		"../../models/imagenet_classes.txt":                        "imagenet_classes.txt",
-	} {
-		b, err := os.ReadFile(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, dst), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return filepath.Join(dir, "squeezenet1.1-fp16.onnx")
-}
 
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
@@ -66,14 +21,13 @@ func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 }
 
 func TestImageTop5(t *testing.T) {
-	model := squeezenet(t)
-	images := filepath.Join(sharedDir(t), "data", "images")
+	model := refdata.SqueezeNet(t)
 	for _, tc := range []struct{ file, top1 string }{
 		{"dog.jpg", "golden retriever"},
 		{"hummingbird.jpg", "hummingbird"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			out, errs, code := runCLI(t, "-model", model, "-image", filepath.Join(images, tc.file))
+			out, errs, code := runCLI(t, "-model", model, "-image", refdata.ImagePath(t, tc.file))
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errs)
 			}
@@ -89,7 +43,7 @@ func TestImageTop5(t *testing.T) {
 }
 
 func TestBenchLine(t *testing.T) {
-	model := squeezenet(t)
+	model := refdata.SqueezeNet(t)
 	out, errs, code := runCLI(t, "-model", model, "-bench", "2", "-batch", "2", "-threads", "1")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
@@ -108,10 +62,7 @@ func TestBenchLine(t *testing.T) {
 // TestInputsToNPY runs a node-suite case from .pb inputs and checks the
 // written output against the case's expected output.
 func TestInputsToNPY(t *testing.T) {
-	caseDir := "/usr/share/libonnx-testdata/data/node/test_relu"
-	if _, err := os.Stat(caseDir); err != nil {
-		t.Skipf("libonnx-testdata is not installed (%v)", err)
-	}
+	caseDir := refdata.NodeCase(t, "test_relu")
 	out := t.TempDir()
 	_, errs, code := runCLI(t, "-model", filepath.Join(caseDir, "model.onnx"),
 		"-input", "x="+filepath.Join(caseDir, "test_data_set_0", "input_0.pb"), "-out", out)
@@ -150,7 +101,7 @@ func TestInputsToNPY(t *testing.T) {
 }
 
 func TestInputsWriteEmbedding(t *testing.T) {
-	model := squeezenet(t)
+	model := refdata.SqueezeNet(t)
 	in := filepath.Join(t.TempDir(), "x.npy")
 	var buf bytes.Buffer
 	x := make([]float32, 3*224*224)
