@@ -24,52 +24,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tlserve/tlserve/internal/refdata"
 )
-
-// sharedDir returns ../shared beside the repository root, or skips.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory; cannot find ../shared")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(filepath.Join(shared, "models", "squeezenet1.1-fp16.onnx")); err != nil {
-		t.Skipf("end-to-end test needs the reference SqueezeNet in ../shared/models beside the repository: %v", err)
-	}
-	return shared
-}
-
-// modelDir lays SqueezeNet out as the server expects (model, manifest and
-// labels side by side) and returns the model path.
-func modelDir(t *testing.T, shared string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for dst, src := range map[string]string{
-		"squeezenet1.1-fp16.onnx": filepath.Join(shared, "models", "squeezenet1.1-fp16.onnx"),
-		"squeezenet1.1-fp16.json": filepath.Join("..", "..", "models", "squeezenet1.1-fp16.json"),
-		"imagenet_classes.txt":    filepath.Join("..", "..", "models", "imagenet_classes.txt"),
-	} {
-		b, err := os.ReadFile(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, dst), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return filepath.Join(dir, "squeezenet1.1-fp16.onnx")
-}
 
 // server is one running instance.
 type server struct {
@@ -307,8 +264,6 @@ func pngHeader(w, h uint32) []byte {
 // label index.
 var fashionClasses = []string{"tshirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle_boot"}
 
-const fashionDir = "/usr/share/datasets/fashion-mnist"
-
 // fashion is a Fashion-MNIST split as PNG files.
 type fashion struct {
 	images [][]byte
@@ -321,9 +276,9 @@ type fashion struct {
 func loadFashion(t *testing.T, split string, n int) fashion {
 	t.Helper()
 	read := func(name string) []byte {
-		f, err := os.Open(filepath.Join(fashionDir, name))
+		f, err := os.Open(refdata.FashionMNIST(t, name))
 		if err != nil {
-			t.Skipf("Fashion-MNIST not available (install the Debian package dataset-fashion-mnist): %v", err)
+			t.Fatal(err)
 		}
 		defer f.Close()
 		zr, err := gzip.NewReader(f)
@@ -412,13 +367,9 @@ func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test skipped in -short mode")
 	}
-	shared := sharedDir(t)
-	model := modelDir(t, shared)
+	model := refdata.SqueezeNet(t)
 	dataDir := t.TempDir()
-	dog, err := os.ReadFile(filepath.Join(shared, "data", "images", "dog.jpg"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	dog := refdata.Image(t, "dog.jpg")
 	s := startServer(t, model, dataDir)
 	stopped := false
 	defer func() {
@@ -461,10 +412,7 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("bad input", func(t *testing.T) {
 		noLabelCT, noLabelBody := multipartBody(t, []file{{"cat", "a.jpg", dog}, {"", "b.jpg", dog}})
-		cat, err := os.ReadFile(filepath.Join(shared, "data", "images", "cat.jpg"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		cat := refdata.Image(t, "cat.jpg")
 		oneClassCT, oneClassBody := multipartBody(t, []file{{"dog", "a.jpg", dog}, {"dog", "b.jpg", cat}})
 		tests := []struct {
 			name, method, path, ct string
@@ -686,7 +634,7 @@ func TestEndToEnd(t *testing.T) {
 // dataset is not installed.
 func loadFashionOrNil(t *testing.T) *fashion {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join(fashionDir, "train-images-idx3-ubyte.gz")); err != nil {
+	if _, err := os.Stat(filepath.Join(refdata.FashionMNISTDir, "train-images-idx3-ubyte.gz")); err != nil {
 		return nil
 	}
 	f := loadFashion(t, "train", 400)
