@@ -12,9 +12,8 @@ import (
 
 	"github.com/tlserve/tlserve/internal/onnxpb"
 	"github.com/tlserve/tlserve/internal/ortrun"
+	"github.com/tlserve/tlserve/internal/refdata"
 )
-
-const nodeTests = "/usr/share/libonnx-testdata/data/node"
 
 // openOrSkip opens a session, skipping the test when the library is absent.
 func openOrSkip(t *testing.T, path string, o ortrun.Options) *ortrun.Session {
@@ -60,9 +59,7 @@ func readPB(t *testing.T, path string) ortrun.Tensor {
 // Runtime and compares with their expected outputs: if this fails, the
 // oracle itself (library, binding, tensor plumbing) is broken.
 func TestNodeSuite(t *testing.T) {
-	if _, err := os.Stat(nodeTests); err != nil {
-		t.Skipf("libonnx-testdata not installed (%s missing)", nodeTests)
-	}
+	nodeTests := refdata.NodeSuite(t)
 	for _, name := range []string{
 		"test_relu",
 		"test_add",
@@ -114,10 +111,7 @@ func TestNodeSuite(t *testing.T) {
 }
 
 func TestRunBadInput(t *testing.T) {
-	model := filepath.Join(nodeTests, "test_relu", "model.onnx")
-	if _, err := os.Stat(model); err != nil {
-		t.Skipf("libonnx-testdata not installed (%s missing)", model)
-	}
+	model := filepath.Join(refdata.NodeCase(t, "test_relu"), "model.onnx")
 	s := openOrSkip(t, model, ortrun.Options{})
 	name := s.InputNames()[0]
 	tests := []struct {
@@ -142,10 +136,7 @@ func TestOpenErrors(t *testing.T) {
 	if _, err := ortrun.FindLibrary("/nonexistent/libonnxruntime.so"); !errors.Is(err, ortrun.ErrNoLibrary) {
 		t.Fatalf("FindLibrary(missing) = %v, want ErrNoLibrary", err)
 	}
-	model := filepath.Join(nodeTests, "test_relu", "model.onnx")
-	if _, err := os.Stat(model); err != nil {
-		t.Skipf("libonnx-testdata not installed (%s missing)", model)
-	}
+	model := filepath.Join(refdata.NodeCase(t, "test_relu"), "model.onnx")
 	openOrSkip(t, model, ortrun.Options{}) // initializes the environment
 	garbage := filepath.Join(t.TempDir(), "garbage.onnx")
 	if err := os.WriteFile(garbage, []byte("not a model"), 0o644); err != nil {
