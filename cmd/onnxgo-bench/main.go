@@ -26,14 +26,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/owulveryck/onnx-go"
 	"github.com/owulveryck/onnx-go/backend/x/gorgonnx"
-	"github.com/tlserve/tlserve/internal/onnxpb"
 	"gorgonia.org/tensor"
+
+	"github.com/tlserve/tlserve/internal/onnxpb"
+	"github.com/tlserve/tlserve/internal/procstat"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -76,7 +76,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "onnxgo-bench:", err)
 		return 1
 	}
-	rss, err := peakRSSMB()
+	rss, err := procstat.PeakRSSMiB()
 	if err != nil {
 		fmt.Fprintln(stderr, "onnxgo-bench:", err)
 		return 1
@@ -172,22 +172,4 @@ func inputShape(b []byte, batch int) (int, []int, error) {
 		return 0, shape, nil
 	}
 	return 0, nil, errors.New("model has no non-initializer input")
-}
-
-// peakRSSMB returns VmHWM from /proc/self/status in MiB.
-func peakRSSMB() (int, error) {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			if err != nil {
-				return 0, fmt.Errorf("parse VmHWM %q: %w", line, err)
-			}
-			return kb / 1024, nil
-		}
-	}
-	return 0, errors.New("VmHWM not found in /proc/self/status")
 }

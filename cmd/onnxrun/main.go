@@ -23,7 +23,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -44,6 +43,7 @@ import (
 	"github.com/tlserve/tlserve/internal/npy"
 	"github.com/tlserve/tlserve/internal/onnxmodel"
 	"github.com/tlserve/tlserve/internal/onnxpb"
+	"github.com/tlserve/tlserve/internal/procstat"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -248,21 +248,11 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // peakRSSMB returns the process's peak resident set size (VmHWM) in MiB, or
 // -1 where /proc is unavailable.
 func peakRSSMB() int {
-	b, err := os.ReadFile("/proc/self/status")
+	mb, err := procstat.PeakRSSMiB()
 	if err != nil {
 		return -1
 	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
-			if err != nil {
-				return -1
-			}
-			return kb / 1024
-		}
-	}
-	return -1
+	return mb
 }
 
 func runInputs(ctx context.Context, w io.Writer, m *onnxmodel.Model, c config) error {

@@ -17,18 +17,16 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tlserve/tlserve/internal/modelgen"
 	"github.com/tlserve/tlserve/internal/ortrun"
+	"github.com/tlserve/tlserve/internal/procstat"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Getenv("ORT_LIB"), os.Stdout, os.Stderr)) }
@@ -123,22 +121,11 @@ func bench(c config, stdout io.Writer) error {
 	return nil
 }
 
-// peakRSSMiB returns VmHWM from /proc/self/status in MiB, or 0 if unknown.
+// peakRSSMiB returns the peak resident set size in MiB, or 0 if unknown.
 func peakRSSMiB() int {
-	f, err := os.Open("/proc/self/status")
+	mb, err := procstat.PeakRSSMiB()
 	if err != nil {
 		return 0
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
-			if err != nil {
-				return 0
-			}
-			return kb / 1024
-		}
-	}
-	return 0
+	return mb
 }
