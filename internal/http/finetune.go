@@ -64,11 +64,25 @@ func (s *Server) readExamples(r *http.Request) ([]dataset.Example, error) {
 		return nil, err
 	}
 	var examples []dataset.Example
+	// The archive limits bound the whole upload: each archive gets what
+	// the earlier ones left, so many small zip bombs in one body cannot
+	// each inflate to the full limit.
+	archiveBytes := s.o.ArchiveMaxBytes
 	for i, u := range ups {
 		if dataset.IsArchive(u.data) {
-			ex, err := dataset.FromArchive(u.data, s.archiveLimits())
+			lim := dataset.Limits{MaxFiles: s.o.MaxFiles - len(examples), MaxBytes: archiveBytes}
+			if lim.MaxFiles <= 0 {
+				return nil, errorf(http.StatusRequestEntityTooLarge, codeTooManyFiles, "too many files in one upload: the limit is %d", s.o.MaxFiles)
+			}
+			if lim.MaxBytes <= 0 {
+				return nil, archiveError(u, fmt.Errorf("%w: the archives of one upload may hold %d bytes in all", dataset.ErrTooLarge, s.o.ArchiveMaxBytes))
+			}
+			ex, err := dataset.FromArchive(u.data, lim)
 			if err != nil {
 				return nil, archiveError(u, err)
+			}
+			for _, e := range ex {
+				archiveBytes -= int64(len(e.Data))
 			}
 			examples = append(examples, ex...)
 		} else {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/tlserve/tlserve/internal/dataset"
 	"github.com/tlserve/tlserve/internal/head"
 	"github.com/tlserve/tlserve/internal/jobs"
 	"github.com/tlserve/tlserve/internal/store"
@@ -97,7 +96,8 @@ type Options struct {
 	PredictMaxBytes int64
 	// FinetuneMaxBytes bounds the body of /finetune.
 	FinetuneMaxBytes int64
-	// ArchiveMaxBytes bounds the decompressed content of one archive.
+	// ArchiveMaxBytes bounds the decompressed content of the archives of
+	// one upload, all together.
 	ArchiveMaxBytes int64
 	// MaxFiles bounds the files of one upload, archive entries included.
 	MaxFiles int
@@ -226,8 +226,3 @@ func (nopObserver) AddInFlight(int)                                   {}
 func (nopObserver) RequestShed(string)                                {}
 func (nopObserver) ObserveStage(string, time.Duration)                {}
 func (nopObserver) AddPredictions(string, int)                        {}
-
-// archiveLimits are the dataset limits for one /finetune upload.
-func (s *Server) archiveLimits() dataset.Limits {
-	return dataset.Limits{MaxFiles: s.o.MaxFiles, MaxBytes: s.o.ArchiveMaxBytes}
-}

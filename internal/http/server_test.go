@@ -797,3 +797,49 @@ func TestFinetuneInvalidFilesDetail(t *testing.T) {
 		t.Errorf("status %d, code %q, files %v", rec.Code, got.Error.Code, files)
 	}
 }
+
+// TestFinetuneArchivesShareLimits checks that the archive limits bound a
+// whole upload, not each archive part: otherwise many small zip bombs in
+// one multipart body could each inflate to the full limit.
+func TestFinetuneArchivesShareLimits(t *testing.T) {
+	r, b := solidPNG(t, 4, 4, red), solidPNG(t, 4, 4, blue)
+	size := int64(len(r) + len(b))
+	archive := func(i int) []byte {
+		return zipBody(t, map[string][]byte{fmt.Sprintf("warm/r%d.png", i): r, fmt.Sprintf("cold/b%d.png", i): b})
+	}
+	tests := []struct {
+		name     string
+		archives int
+		status   int
+		code     string
+	}{
+		{"one archive within the limit", 1, 202, ""},
+		{"two archives within the limit", 2, 202, ""},
+		{"three archives over the limit together", 3, 413, "archive_too_large"},
+		{"four archives over the file limit together", 4, 413, "too_many_files"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, func(o *tlhttp.Options) {
+				o.ArchiveMaxBytes = 2*size + size/2
+				if tt.code == "too_many_files" {
+					o.ArchiveMaxBytes = 100 * size
+				}
+				o.MaxFiles = 7
+			})
+			var parts []part
+			for i := range tt.archives {
+				parts = append(parts, part{"", fmt.Sprintf("set%d.zip", i), archive(i)})
+			}
+			ct, body := multipartBody(t, parts...)
+			rec := e.do(t, "POST", "/finetune?model=m", ct, body)
+			if tt.code == "" {
+				if rec.Code != tt.status {
+					t.Fatalf("status %d, want %d: %s", rec.Code, tt.status, rec.Body)
+				}
+				return
+			}
+			checkError(t, rec, tt.status, tt.code)
+		})
+	}
+}
