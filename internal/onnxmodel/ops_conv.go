@@ -50,9 +50,25 @@ var (
 // raw initializer, which Model releases after load.
 type convWeights struct {
 	packed []*gemm.PackedA // [group], all output channels of the group
-	wino2  *gemm.Winograd3x3
-	wino4  *gemm.Winograd4x4
+	// wino holds the transformed filters of output channels
+	// [i*winoBlock, (i+1)*winoBlock) (one part unless split for threads);
+	// wino4 is wino[0] when it is the only part and F(4x4,3x3).
+	wino      []winoConv
+	winoBlock int
+	wino4     *gemm.Winograd4x4
 }
+
+// winoConv is what gemm.Winograd3x3 and gemm.Winograd4x4 have in common.
+type winoConv interface {
+	Conv(dst, src []float32, g gemm.WinogradGeom, t0, t1 int, ep *gemm.Epilogue, ws []float32)
+	WorkspaceSize(tiles int) int
+}
+
+// winoTilesPerThread is the number of tiles per image and thread below
+// which the output channels of a Winograd convolution are split across
+// threads instead of its tiles: with few tiles, each thread would stream
+// all the transformed filters for little work.
+const winoTilesPerThread = 64
 
 // lastConvKey is the planCtx.cache key under which buildConv leaves the
 // plan it built, so that compile can record it for tools that describe a
@@ -71,8 +87,8 @@ type convPlan struct {
 	algo          convAlgo
 	inputIsB      bool              // 1x1 stride-1 unpadded: the input is the GEMM's B
 	packed        [][]*gemm.PackedA // [group][row part], nil unless im2col or direct
-	wino2         *gemm.Winograd3x3
-	wino4         *gemm.Winograd4x4
+	wino          *convWeights      // Winograd filters
+	wtiles        int               // Winograd tiles per image
 	wgeom         gemm.WinogradGeom
 	fuse          convFusion
 	tile, tiles   int // output columns (Winograd: tiles) per work item; items per image and group (Winograd F(4x4): per batch)
@@ -193,17 +209,36 @@ func (cp *convPlan) weights(p *planCtx, n *node, wc *value) (*convWeights, error
 	key := "conv-weights:" + n.outputs[0]
 	cw, _ := p.cache[key].(*convWeights)
 	switch {
-	case cw != nil && (cp.algo == convWinograd2) == (cw.wino2 != nil) && (cp.algo == convWinograd4) == (cw.wino4 != nil):
+	case cw != nil && (cp.algo == convWinograd2 || cp.algo == convWinograd4) == (cw.wino != nil):
 		return cw, nil
 	case len(wc.f) < cp.m*cp.kdim:
 		return nil, fmt.Errorf("%w: weights of %s were released", ErrInvalidModel, n.label())
 	}
 	cw = &convWeights{}
 	switch cp.algo {
-	case convWinograd2:
-		cw.wino2 = gemm.NewWinograd3x3(cp.m, cp.c, wc.f)
-	case convWinograd4:
-		cw.wino4 = gemm.NewWinograd4x4(cp.m, cp.c, wc.f)
+	case convWinograd2, convWinograd4:
+		// The split depends only on the geometry and the model's thread
+		// count, so it is the same for every batch size.
+		threads := max(p.threads, 1)
+		parts := 1
+		if threads > 1 && cp.winoTiles() < winoTilesPerThread*threads {
+			parts = threads
+		}
+		rt := gemm.RowTile()
+		cw.winoBlock = ((cp.m+parts-1)/parts + rt - 1) / rt * rt
+		for k0 := 0; k0 < cp.m; k0 += cw.winoBlock {
+			k := min(cw.winoBlock, cp.m-k0)
+			w := wc.f[k0*cp.c*9 : (k0+k)*cp.c*9]
+			if cp.algo == convWinograd2 {
+				cw.wino = append(cw.wino, gemm.NewWinograd3x3(k, cp.c, w))
+				continue
+			}
+			w4 := gemm.NewWinograd4x4(k, cp.c, w)
+			cw.wino = append(cw.wino, w4)
+			if k0 == 0 && k == cp.m {
+				cw.wino4 = w4
+			}
+		}
 	default:
 		cw.packed = make([]*gemm.PackedA, cp.group)
 		for gi := range cp.group {
@@ -214,37 +249,48 @@ func (cp *convPlan) weights(p *planCtx, n *node, wc *value) (*convWeights, error
 	return cw, nil
 }
 
-// planWinograd sets up a Winograd convolution. F(2x2,3x3) work items are
-// runs of tiles of one image: whole images when there are enough of them
-// for the threads (the transformed filters are then streamed once per
-// image), else each image split in as many runs as it takes. F(4x4,3x3)
-// numbers the tiles of the whole batch in one sequence and splits it in
-// one run per thread (at most wino4Run tiles), so each run streams the
-// filters once for several images.
+// winoTiles returns the number of Winograd tiles of one image.
+func (cp *convPlan) winoTiles() int {
+	if cp.algo == convWinograd4 {
+		return ((cp.oh + 3) / 4) * ((cp.ow + 3) / 4)
+	}
+	return ((cp.oh + 1) / 2) * ((cp.ow + 1) / 2)
+}
+
+// planWinograd sets up a Winograd convolution. With the output channels
+// split in parts (few tiles per image), a work item is one part of one
+// image. Otherwise F(2x2,3x3) items are runs of tiles of one image: whole
+// images when there are enough of them for the threads, else each image
+// split in as many runs as it takes; F(4x4,3x3) numbers the tiles of the
+// whole batch in one sequence and splits it in one run per thread (at most
+// wino4Run tiles), so each run streams the filters once for several images.
 func (cp *convPlan) planWinograd(p *planCtx, n *node, wc *value, threads int) error {
 	cw, err := cp.weights(p, n, wc)
 	if err != nil {
 		return err
 	}
+	cp.wino = cw
 	cp.wgeom = gemm.WinogradGeom{H: cp.h, W: cp.w, PadTop: cp.pt, PadLeft: cp.pl, OH: cp.oh, OW: cp.ow}
-	cp.rowBlock, cp.parts = cp.m, 1
-	if cp.algo == convWinograd4 {
-		cp.wino4 = cw.wino4
-		total := cp.n * cp.wino4.Tiles(cp.wgeom)
+	cp.wtiles = cp.winoTiles()
+	cp.rowBlock, cp.parts = cw.winoBlock, len(cw.wino)
+	switch {
+	case cp.parts > 1:
+		cp.tile, cp.tiles = cp.wtiles, 1
+	case cw.wino4 != nil:
+		total := cp.n * cp.wtiles
 		runs := max(threads, (total+wino4Run-1)/wino4Run)
 		cp.tile = (total + runs - 1) / runs
 		cp.tiles = (total + cp.tile - 1) / cp.tile
-		cp.gemmLen = cp.wino4.WorkspaceSize(cp.tile)
-	} else {
-		cp.wino2 = cw.wino2
-		t := cp.wgeom.Tiles()
+	default:
 		per := 1
 		if cp.n < threads {
 			per = (threads + cp.n - 1) / cp.n
 		}
-		cp.tile = (t + per - 1) / per
-		cp.tiles = (t + cp.tile - 1) / cp.tile
-		cp.gemmLen = cp.wino2.WorkspaceSize(cp.tile)
+		cp.tile = (cp.wtiles + per - 1) / per
+		cp.tiles = (cp.wtiles + cp.tile - 1) / cp.tile
+	}
+	for _, w := range cw.wino {
+		cp.gemmLen = max(cp.gemmLen, w.WorkspaceSize(cp.tile))
 	}
 	p.reserve(threads * cp.gemmLen)
 	return nil
@@ -307,11 +353,13 @@ func (cp *convPlan) planGEMM(p *planCtx, n *node, wc *value, threads int) error 
 func (cp *convPlan) run(x *exec, ins, outs []*value) {
 	switch cp.algo {
 	case convDepthwise:
-		x.split(cp.n*cp.c, depthwiseRange, cp, ins, outs)
-	case convWinograd2:
-		x.split(cp.n*cp.tiles, winograd2Range, cp, ins, outs)
-	case convWinograd4:
-		x.split(cp.tiles, winograd4Range, cp, ins, outs)
+		x.split(cp.n*cp.c, depthwiseRows, cp, ins, outs)
+	case convWinograd2, convWinograd4:
+		if cp.wino.wino4 != nil {
+			x.split(cp.tiles, winogradBatchRange, cp, ins, outs)
+			return
+		}
+		x.split(cp.n*cp.tiles*cp.parts, winogradRange, cp, ins, outs)
 	default:
 		x.split(cp.n*cp.group*cp.tiles*cp.parts, convRange, cp, ins, outs)
 	}
@@ -328,41 +376,49 @@ func (cp *convPlan) convBias(j *job) (bias, res []float32) {
 	return bias, res
 }
 
-// winograd2Range computes items [lo,hi) of a Winograd F(2x2,3x3)
-// convolution; an item is one run of output tiles of one image.
-func winograd2Range(j *job, chunk, lo, hi int) {
+// winogradRange computes items [lo,hi) of a Winograd convolution; an item
+// is one run of output tiles of one part of the output channels of one
+// image.
+func winogradRange(j *job, chunk, lo, hi int) {
 	cp := j.arg.(*convPlan)
 	ws := j.ws[chunk*cp.gemmLen : (chunk+1)*cp.gemmLen]
 	in, out := j.ins[0].f, j.outs[0].f
 	bias, res := cp.convBias(j)
 	hw, ihw := cp.oh*cp.ow, cp.h*cp.w
-	total := cp.wgeom.Tiles()
-	ep := gemm.Epilogue{Act: gemm.Activation(cp.fuse.act), Min: cp.fuse.lo, Max: cp.fuse.hi, Bias: bias}
+	ep := gemm.Epilogue{Act: gemm.Activation(cp.fuse.act), Min: cp.fuse.lo, Max: cp.fuse.hi}
 	for it := lo; it < hi; it++ {
-		img, t := it/cp.tiles, it%cp.tiles
+		part := it % cp.parts
+		t := it / cp.parts % cp.tiles
+		img := it / (cp.parts * cp.tiles)
 		t0 := t * cp.tile
-		t1 := min(t0+cp.tile, total)
-		if res != nil {
-			ep.Add, ep.LdAdd = res[img*cp.m*hw:(img+1)*cp.m*hw], hw
+		k0 := part * cp.rowBlock
+		k1 := min(k0+cp.rowBlock, cp.m)
+		if bias != nil {
+			ep.Bias = bias[k0:k1]
 		}
-		cp.wino2.Conv(out[img*cp.m*hw:(img+1)*cp.m*hw], in[img*cp.c*ihw:(img+1)*cp.c*ihw], cp.wgeom, t0, t1, &ep, ws)
+		if res != nil {
+			ep.Add, ep.LdAdd = res[(img*cp.m+k0)*hw:(img*cp.m+k1)*hw], hw
+		}
+		cp.wino.wino[part].Conv(out[(img*cp.m+k0)*hw:(img*cp.m+k1)*hw], in[img*cp.c*ihw:(img+1)*cp.c*ihw],
+			cp.wgeom, t0, min(t0+cp.tile, cp.wtiles), &ep, ws)
 	}
 }
 
-// winograd4Range computes items [lo,hi) of a Winograd F(4x4,3x3)
-// convolution; an item is one run of the batch's output tiles.
-func winograd4Range(j *job, chunk, lo, hi int) {
+// winogradBatchRange computes items [lo,hi) of a Winograd F(4x4,3x3)
+// convolution with undivided output channels; an item is one run of the
+// batch's output tiles.
+func winogradBatchRange(j *job, chunk, lo, hi int) {
 	cp := j.arg.(*convPlan)
 	ws := j.ws[chunk*cp.gemmLen : (chunk+1)*cp.gemmLen]
 	bias, res := cp.convBias(j)
-	total := cp.n * cp.wino4.Tiles(cp.wgeom)
+	total := cp.n * cp.wtiles
 	ep := gemm.Epilogue{Act: gemm.Activation(cp.fuse.act), Min: cp.fuse.lo, Max: cp.fuse.hi, Bias: bias}
 	if res != nil {
 		ep.Add, ep.LdAdd = res, cp.oh*cp.ow
 	}
 	for it := lo; it < hi; it++ {
 		t0 := it * cp.tile
-		cp.wino4.ConvBatch(j.outs[0].f, j.ins[0].f, cp.n, cp.wgeom, t0, min(t0+cp.tile, total), &ep, ws)
+		cp.wino.wino4.ConvBatch(j.outs[0].f, j.ins[0].f, cp.n, cp.wgeom, t0, min(t0+cp.tile, total), &ep, ws)
 	}
 }
 

@@ -90,6 +90,7 @@ var convCases = []convCase{
 	{name: "winograd asymmetric pads", n: 1, c: 16, h: 12, w: 17, m: 24, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pl: 2, pb: 1},
 	{name: "winograd batch 3", n: 3, c: 16, h: 16, w: 16, m: 16, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1},
 	{name: "winograd4 odd sizes", n: 2, c: 17, h: 29, w: 31, m: 20, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, bias: true},
+	{name: "winograd4 batch runs", n: 2, c: 16, h: 48, w: 47, m: 16, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, bias: true},
 	{name: "winograd4 asymmetric pads", n: 3, c: 16, h: 30, w: 28, m: 24, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pl: 2, pb: 1},
 }
 
@@ -321,7 +322,7 @@ func TestConvFusedEpilogue(t *testing.T) {
 		{residual: true, act: actRelu},
 		{residual: true, act: actClip, lo: -0.5, hi: 0.25},
 	}
-	for _, cc := range []convCase{convCases[0], convCases[3], convCases[6], convCases[10], convCases[len(convCases)-5], convCases[len(convCases)-2]} {
+	for _, cc := range []convCase{convCases[0], convCases[3], convCases[6], convCases[10], convCases[len(convCases)-6], convCases[len(convCases)-3], convCases[len(convCases)-2]} {
 		x := randFloats(r, cc.n*cc.c*cc.h*cc.w)
 		w := randFloats(r, cc.m*(cc.c/cc.group)*cc.kh*cc.kw)
 		b := randFloats(r, cc.m)
@@ -396,4 +397,39 @@ func containsStr(s, sub string) bool {
 		}
 	}
 	return false
+}
+
+// TestWinogradSplit checks how Winograd convolutions are divided among
+// threads: output channels for images with few tiles, tiles otherwise.
+func TestWinogradSplit(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		n, c, hw       int
+		threads, parts int
+		batchRuns      bool
+	}{
+		{"F4 56x56 batch 1", 1, 64, 56, 2, 1, true},
+		{"F4 56x56 one thread", 8, 64, 56, 1, 1, true},
+		{"F4 28x28 batch 8", 8, 128, 28, 2, 2, false},
+		{"F2 14x14", 1, 256, 14, 2, 2, false},
+		{"F2 7x7 three threads", 1, 512, 7, 3, 3, false},
+		{"F2 14x14 one thread", 1, 256, 14, 1, 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cc := convCase{n: tc.n, c: tc.c, h: tc.hw, w: tc.hw, m: tc.c, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1}
+			w := &value{dtype: Float32, shape: []int{cc.m, cc.c, 3, 3}, f: make([]float32, cc.m*cc.c*9)}
+			ins := []info{{dtype: Float32, shape: []int{cc.n, cc.c, cc.h, cc.w}}, {dtype: Float32, shape: w.shape, c: w}}
+			pc := &planCtx{opset: 13, threads: tc.threads, cache: map[string]any{}}
+			if _, _, err := buildConv(pc, cc.node(), ins); err != nil {
+				t.Fatal(err)
+			}
+			cp := pc.cache[lastConvKey].(*convPlan)
+			if cp.parts != tc.parts || (cp.wino.wino4 != nil) != tc.batchRuns {
+				t.Errorf("%v: %d channel parts, batch runs %v; want %d, %v", cp.algo, cp.parts, cp.wino.wino4 != nil, tc.parts, tc.batchRuns)
+			}
+			if covered := len(cp.wino.wino) * cp.rowBlock; covered < cp.m || covered-cp.rowBlock >= cp.m {
+				t.Errorf("%d parts of %d channels do not cover %d channels exactly", len(cp.wino.wino), cp.rowBlock, cp.m)
+			}
+		})
+	}
 }
