@@ -27,6 +27,7 @@ type config struct {
 	BatchSize        int
 	PredictMaxBytes  int64
 	FinetuneMaxBytes int64
+	ArchiveMaxBytes  int64
 	MaxPixels        int
 	MaxFiles         int
 	MaxInFlight      int
@@ -73,6 +74,7 @@ func parseConfig(args []string, getenv func(string) (string, bool), out io.Write
 	num(&c.BatchSize, "batch-size", "TLSERVE_BATCH_SIZE", backbone.DefaultBatchSize, "images per network run")
 	size(&c.PredictMaxBytes, "max-predict-bytes", "TLSERVE_MAX_PREDICT_BYTES", tlhttp.DefaultPredictMaxBytes, "body limit of /predict and /embed")
 	size(&c.FinetuneMaxBytes, "max-finetune-bytes", "TLSERVE_MAX_FINETUNE_BYTES", tlhttp.DefaultFinetuneMaxBytes, "body limit of /finetune")
+	size(&c.ArchiveMaxBytes, "max-archive-bytes", "TLSERVE_MAX_ARCHIVE_BYTES", tlhttp.DefaultArchiveMaxBytes, "decompressed content of the archives of one /finetune upload, all together")
 	num(&c.MaxPixels, "max-pixels", "TLSERVE_MAX_PIXELS", imageprep.DefaultMaxPixels, "largest width*height of one image")
 	num(&c.MaxFiles, "max-files", "TLSERVE_MAX_FILES", tlhttp.DefaultMaxFiles, "most files in one upload, archive entries included")
 	num(&c.MaxInFlight, "max-in-flight", "TLSERVE_MAX_IN_FLIGHT", 4*runtime.GOMAXPROCS(0), "concurrent /predict, /embed and /finetune requests before 503")
@@ -118,6 +120,7 @@ func (c config) validate() error {
 	}{
 		{"threads", int64(c.Threads), 0}, {"batch-size", int64(c.BatchSize), 1},
 		{"max-predict-bytes", c.PredictMaxBytes, 1}, {"max-finetune-bytes", c.FinetuneMaxBytes, 1},
+		{"max-archive-bytes", c.ArchiveMaxBytes, 1},
 		{"max-pixels", int64(c.MaxPixels), 1}, {"max-files", int64(c.MaxFiles), 1},
 		{"max-in-flight", int64(c.MaxInFlight), 1}, {"queue-size", int64(c.QueueSize), 1},
 		{"job-timeout", int64(c.JobTimeout), 0}, {"shutdown-timeout", int64(c.ShutdownTimeout), 0},

@@ -16,7 +16,7 @@ func TestParseConfig(t *testing.T) {
 	}{
 		{"defaults", nil, nil, func(t *testing.T, c config) {
 			if c.Addr != ":8080" || c.Model != "models/resnet50.onnx" || c.DataDir != "data" ||
-				c.PredictMaxBytes != 16<<20 || c.FinetuneMaxBytes != 512<<20 || c.QueueSize != 8 || c.LogFormat != "text" {
+				c.PredictMaxBytes != 16<<20 || c.FinetuneMaxBytes != 512<<20 || c.ArchiveMaxBytes != 1<<30 || c.QueueSize != 8 || c.LogFormat != "text" {
 				t.Errorf("defaults %+v", c)
 			}
 		}, true},
@@ -36,6 +36,12 @@ func TestParseConfig(t *testing.T) {
 				t.Errorf("sizes %d %d", c.PredictMaxBytes, c.FinetuneMaxBytes)
 			}
 		}, true},
+		{"archive limit from env", nil, map[string]string{"TLSERVE_MAX_ARCHIVE_BYTES": "2GiB"}, func(t *testing.T, c config) {
+			if c.ArchiveMaxBytes != 2<<30 {
+				t.Errorf("archive limit %d, want 2 GiB", c.ArchiveMaxBytes)
+			}
+		}, true},
+		{"zero archive limit", []string{"-max-archive-bytes", "0"}, nil, nil, false},
 		{"bad size", []string{"-max-predict-bytes", "lots"}, nil, nil, false},
 		{"bad env", nil, map[string]string{"TLSERVE_QUEUE_SIZE": "many"}, nil, false},
 		{"zero queue", []string{"-queue-size", "0"}, nil, nil, false},

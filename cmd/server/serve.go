@@ -139,7 +139,7 @@ func start(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) {
 		Backbone: bb, Models: st, Jobs: jm, Observer: m,
 		Metrics:         promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
 		Logger:          logger,
-		PredictMaxBytes: cfg.PredictMaxBytes, FinetuneMaxBytes: cfg.FinetuneMaxBytes,
+		PredictMaxBytes: cfg.PredictMaxBytes, FinetuneMaxBytes: cfg.FinetuneMaxBytes, ArchiveMaxBytes: cfg.ArchiveMaxBytes,
 		MaxFiles: cfg.MaxFiles, MaxInFlight: cfg.MaxInFlight,
 	})
 	if err != nil {
