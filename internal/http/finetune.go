@@ -175,7 +175,7 @@ func boolParam(q url.Values, name string) (bool, error) {
 	return b, nil
 }
 
-// handleFinetuneList answers every known job, oldest first.
+// handleFinetuneList answers every known job, in the order Jobs.List gives (newest first for jobs.Manager).
 func (s *Server) handleFinetuneList(w http.ResponseWriter, r *http.Request) {
 	list := s.o.Jobs.List()
 	if list == nil {
