@@ -34,17 +34,20 @@ func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	case r.URL.Path == "/readyz" && g.draining.Load():
-		notReady(w, "shutting down")
+		withRequestID(notReady("shutting down")).ServeHTTP(w, r)
 	case h == nil:
-		notReady(w, "the backbone is loading; retry shortly")
+		withRequestID(notReady("the backbone is loading; retry shortly")).ServeHTTP(w, r)
 	default:
 		(*h).ServeHTTP(w, r)
 	}
 }
 
-func notReady(w http.ResponseWriter, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Retry-After", "1")
-	w.WriteHeader(http.StatusServiceUnavailable)
-	_ = json.NewEncoder(w).Encode(errorBody{Error: errorDetail{Code: codeNotReady, Message: msg}})
+// notReady answers 503 not_ready with msg, in the API's error shape.
+func notReady(msg string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_ = json.NewEncoder(w).Encode(errorBody{Error: errorDetail{Code: codeNotReady, Message: msg, RequestID: requestID(r.Context())}})
+	})
 }

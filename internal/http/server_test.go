@@ -742,10 +742,7 @@ func TestGate(t *testing.T) {
 					t.Errorf("%s: %d, want %d", path, rec.Code, code)
 				}
 				if code == 503 {
-					var b apiErr
-					if err := json.Unmarshal(rec.Body.Bytes(), &b); err != nil || b.Error.Code != "not_ready" {
-						t.Errorf("%s: body %s", path, rec.Body)
-					}
+					checkError(t, rec, 503, "not_ready")
 				}
 			}
 		})
