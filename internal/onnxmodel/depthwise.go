@@ -143,6 +143,34 @@ func depthwiseRows(j *job, chunk, lo, hi int) {
 		wts  [dwMaxTaps]float32
 	)
 	hw, ihw, kk := g.oh*g.ow, g.h*g.w, g.kh*g.kw
+	// When the whole padded plane fits, every input row is prepared once
+	// per channel and all output rows share one tap list.
+	if planeRows := (g.oh-1)*g.sh + (g.kh-1)*g.dh + 1; planeRows*d.rowLen <= dwRingLen {
+		for ky := range g.kh {
+			for kx := range g.kw {
+				offs[ky*g.kw+kx] = int32(ky*g.dh*d.rowLen) + d.colOff[kx]
+			}
+		}
+		step := g.sh * d.rowLen
+		for it := lo; it < hi; it++ {
+			c := it % cp.c
+			xc := in[it*ihw : (it+1)*ihw]
+			dst := out[it*hw : (it+1)*hw]
+			b := float32(0)
+			if bias != nil {
+				b = bias[c]
+			}
+			for iy := range min(g.h, planeRows-g.pt) {
+				pr := iy + g.pt
+				d.prepRow(ring[pr*d.rowLen:(pr+1)*d.rowLen], xc[iy*g.w:(iy+1)*g.w], g.pl, g.sw)
+			}
+			dwPlaneTo(dst, ring[:], offs[:kk], w[c*kk:(c+1)*kk], g.ow, step, b, alo, ahi)
+			if res != nil {
+				dwResidual(dst, res[it*hw:(it+1)*hw], cp.fuse)
+			}
+		}
+		return
+	}
 	for it := lo; it < hi; it++ {
 		c := it % cp.c
 		xc := in[it*ihw : (it+1)*ihw]
@@ -179,11 +207,25 @@ func depthwiseRows(j *job, chunk, lo, hi int) {
 			dwRowTo(dst[oy*g.ow:(oy+1)*g.ow], ring[:], offs[:nt], wts[:nt], b, alo, ahi)
 		}
 		if res != nil {
-			add := res[it*hw : (it+1)*hw]
-			for i := range dst {
-				dst[i] += add[i]
-			}
-			activate(dst, cp.fuse.act, cp.fuse.lo, cp.fuse.hi)
+			dwResidual(dst, res[it*hw:(it+1)*hw], cp.fuse)
 		}
+	}
+}
+
+// dwResidual adds the residual to dst and then applies the activation
+// (the row kernels ran without it).
+func dwResidual(dst, add []float32, f convFusion) {
+	add = add[:len(dst)]
+	for i := range dst {
+		dst[i] += add[i]
+	}
+	activate(dst, f.act, f.lo, f.hi)
+}
+
+// dwPlaneGeneric runs dwRowTo for the len(dst)/ow output rows of a plane;
+// output row oy reads buf from oy·step.
+func dwPlaneGeneric(dst, buf []float32, offs []int32, wts []float32, ow, step int, bias, lo, hi float32) {
+	for oy := range len(dst) / ow {
+		dwRowTo(dst[oy*ow:(oy+1)*ow], buf[oy*step:], offs, wts, bias, lo, hi)
 	}
 }

@@ -39,3 +39,9 @@ func split2(even, odd, src []float32) {
 	}
 	split2Generic(even, odd, src)
 }
+
+// dwPlaneTo runs dwRowTo for the len(dst)/ow output rows of a plane;
+// output row oy reads buf from oy·step.
+func dwPlaneTo(dst, buf []float32, offs []int32, wts []float32, ow, step int, bias, lo, hi float32) {
+	dwPlaneGeneric(dst, buf, offs, wts, ow, step, bias, lo, hi)
+}

@@ -18,3 +18,9 @@ func dwRowTo(dst, buf []float32, offs []int32, wts []float32, bias, lo, hi float
 
 // split2 sets even[i] = src[2i] and odd[i] = src[2i+1].
 func split2(even, odd, src []float32) { split2Generic(even, odd, src) }
+
+// dwPlaneTo runs dwRowTo for the len(dst)/ow output rows of a plane;
+// output row oy reads buf from oy·step.
+func dwPlaneTo(dst, buf []float32, offs []int32, wts []float32, ow, step int, bias, lo, hi float32) {
+	dwPlaneGeneric(dst, buf, offs, wts, ow, step, bias, lo, hi)
+}

@@ -52,6 +52,9 @@ var dwCases = func() []dwCase {
 		{name: "1-D", n: 2, c: 3, h: 1, w: 40, kh: 1, kw: 5, sh: 1, sw: 2, dh: 1, dw: 1, pl: 2, pr: 2, bias: true},
 		{name: "residual relu", n: 2, c: 5, h: 7, w: 7, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, bias: true, residual: true, act: actRelu},
 		{name: "residual clip", n: 1, c: 5, h: 7, w: 6, kh: 5, kw: 5, sh: 1, sw: 1, dh: 1, dw: 1, pt: 2, pl: 2, pb: 2, pr: 2, residual: true, act: actClip, lo: -1, hi: 1},
+		{name: "tall plane (ring) 3x3 s1", n: 1, c: 2, h: 140, w: 130, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, bias: true, act: actClip, lo: 0, hi: 6},
+		{name: "tall plane (ring) 5x5 s2", n: 1, c: 2, h: 181, w: 101, kh: 5, kw: 5, sh: 2, sw: 2, dh: 1, dw: 1, pt: 2, pl: 1, pb: 1, pr: 2, bias: true, act: actRelu},
+		{name: "tall plane (ring) dilated residual", n: 1, c: 2, h: 150, w: 120, kh: 3, kw: 3, sh: 1, sw: 1, dh: 3, dw: 2, pt: 3, pl: 2, pb: 3, pr: 2, residual: true, act: actClip, lo: -1, hi: 1},
 		{name: "too wide for the ring (plain loop)", n: 1, c: 2, h: 5, w: 3000, kh: 5, kw: 5, sh: 1, sw: 1, dh: 1, dw: 1, pt: 2, pl: 2, pb: 2, pr: 2, bias: true, act: actRelu},
 	}
 	return cases
