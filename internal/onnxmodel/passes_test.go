@@ -2,10 +2,13 @@ package onnxmodel
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/tlserve/tlserve/internal/onnxpb"
 )
 
 // residualNet builds a small residual classifier with a dynamic batch:
@@ -279,5 +282,42 @@ func TestLoadHoldsWeightsOnce(t *testing.T) {
 	}
 	if convs != 3 {
 		t.Fatalf("%d convolutions, want 3", convs)
+	}
+}
+
+// TestParseDoesNotAliasInput overwrites the model bytes after Parse: a
+// graph that still pointed into them (a Constant's raw_data, a string
+// attribute) would compute something else, or fail to compile a new batch
+// size.
+func TestParseDoesNotAliasInput(t *testing.T) {
+	raw := make([]byte, 4*4)
+	for i, v := range []float32{1, -2, 3, -4} {
+		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
+	}
+	g := newTestGraph(13).input("x", -1, 1, 2, 2).
+		node("Constant", "k", nil, []string{"k"}, &onnxpb.Attribute{Name: "value", Type: onnxpb.AttrTensor,
+			T: &onnxpb.Tensor{Dims: []int64{1, 1, 2, 2}, DataType: onnxpb.Float, RawData: raw}}).
+		node("MaxPool", "pool", []string{"x"}, []string{"p"}, atInts("kernel_shape", 1, 1), atStr("auto_pad", "SAME_UPPER")).
+		node("Add", "add", []string{"p", "k"}, []string{"y"}).
+		output("y")
+	b := g.bytes()
+	m, err := Parse(b, Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for i := range b {
+		b[i] = 0xff
+	}
+	for _, n := range []int{1, 2} { // batch 2 compiles after the scribbling
+		x := make([]float32, 4*n)
+		out, err := m.Run(context.Background(), map[string]*Tensor{"x": {Shape: []int{n, 1, 2, 2}, Data: x}})
+		if err != nil {
+			t.Fatalf("batch %d: %v", n, err)
+		}
+		want := []float32{1, -2, 3, -4, 1, -2, 3, -4}[:4*n]
+		if fmt.Sprint(out["y"].Data) != fmt.Sprint(want) {
+			t.Fatalf("batch %d: got %v, want %v", n, out["y"].Data, want)
+		}
 	}
 }
