@@ -269,13 +269,12 @@ func (b *Backbone) Warmup(ctx context.Context) error {
 // run processes images in batches and calls emit(i, features, k) for
 // image i, the k-th of the current batch. emit must copy what it keeps.
 // Decoding and preprocessing are single-threaded per image and cost about
-// as much as the network for a photo, so the images of a batch are decoded
-// and then preprocessed on up to GOMAXPROCS goroutines.
+// as much as the network for a photo, so the images of a batch are each
+// decoded and preprocessed in turn on up to GOMAXPROCS goroutines.
 func (b *Backbone) run(ctx context.Context, images [][]byte, emit func(i int, f *onnxmodel.Features, k int)) error {
 	bufs := b.bufs.Get().(*buffers)
 	defer b.bufs.Put(bufs)
 	per := b.spec.Len()
-	decoded := make([]image.Image, min(b.batch, len(images)))
 	for start := 0; start < len(images); start += b.batch {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -283,32 +282,32 @@ func (b *Backbone) run(ctx context.Context, images [][]byte, emit func(i int, f 
 		end := min(start+b.batch, len(images))
 		n := end - start
 
-		t := time.Now()
-		err := parallel(n, func(k int) error {
-			img, err := imageprep.Decode(images[start+k], imageprep.DecodeOptions{MaxPixels: b.maxPixels})
-			if err != nil {
-				return &ImageError{Index: start + k, Err: err}
-			}
-			decoded[k] = img
-			return nil
-		})
-		if err != nil {
-			clear(decoded)
-			return err
-		}
-		b.obs.ObserveStage(StageDecode, time.Since(t))
-
-		t = time.Now()
 		input := grow(bufs.input, n*per)
 		bufs.input = input
-		_ = parallel(n, func(k int) error {
+		t := time.Now()
+		dec, pre, err := decodeInto(n, func(k int) (image.Image, error) {
+			img, err := imageprep.Decode(images[start+k], imageprep.DecodeOptions{MaxPixels: b.maxPixels})
+			if err != nil {
+				return nil, &ImageError{Index: start + k, Err: err}
+			}
+			return img, nil
+		}, func(k int, img image.Image) {
 			p := b.preps.Get().(*imageprep.Preprocessor)
-			p.Preprocess(input[k*per:(k+1)*per], decoded[k])
+			p.Preprocess(input[k*per:(k+1)*per], img)
 			b.preps.Put(p)
-			decoded[k] = nil // let the decoded pixels go as soon as possible
-			return nil
 		})
-		b.obs.ObserveStage(StagePreprocess, time.Since(t))
+		if err != nil {
+			return err
+		}
+		// The two stages overlap across goroutines: split the wall time
+		// between them in proportion to the time each took.
+		wall := time.Since(t)
+		decWall := wall
+		if dec+pre > 0 {
+			decWall = time.Duration(float64(wall) * float64(dec) / float64(dec+pre))
+		}
+		b.obs.ObserveStage(StageDecode, decWall)
+		b.obs.ObserveStage(StagePreprocess, wall-decWall)
 
 		t = time.Now()
 		if err := b.model.Extract(ctx, &bufs.feat, input[:n*per], n); err != nil {
@@ -324,6 +323,29 @@ func (b *Backbone) run(ctx context.Context, images [][]byte, emit func(i int, f 
 		}
 	}
 	return nil
+}
+
+// decodeInto decodes and preprocesses n images on up to GOMAXPROCS
+// goroutines. Each goroutine preprocesses the image it has just decoded
+// and drops it before decoding the next, so at most GOMAXPROCS decoded
+// images (each up to MaxPixels, 8 bytes a pixel for 16-bit PNGs) are alive
+// per call rather than a whole batch. It returns the summed time spent in
+// decode and in preprocess, and the error of the lowest index that failed.
+func decodeInto(n int, decode func(k int) (image.Image, error), preprocess func(k int, img image.Image)) (dec, pre time.Duration, err error) {
+	var decNS, preNS atomic.Int64
+	err = parallel(n, func(k int) error {
+		t := time.Now()
+		img, err := decode(k)
+		t2 := time.Now()
+		decNS.Add(int64(t2.Sub(t)))
+		if err != nil {
+			return err
+		}
+		preprocess(k, img)
+		preNS.Add(int64(time.Since(t2)))
+		return nil
+	})
+	return time.Duration(decNS.Load()), time.Duration(preNS.Load()), err
 }
 
 // parallel calls f(0..n-1) on up to GOMAXPROCS goroutines and returns the
