@@ -85,7 +85,8 @@ func softmaxChunk(j *job, _, lo, hi int) {
 }
 
 // softmaxLine normalizes the n elements of src starting at off with the
-// given stride, writing dst at the same positions.
+// given stride, writing dst at the same positions. The exponentials are
+// float32 (exp32, about one ulp); their sum is float64.
 func softmaxLine(dst, src []float32, off, n, stride int, log bool) {
 	if n == 0 {
 		return
@@ -96,7 +97,7 @@ func softmaxLine(dst, src []float32, off, n, stride int, log bool) {
 	}
 	var sum float64
 	for k, j := 0, off; k < n; k, j = k+1, j+stride {
-		e := math.Exp(float64(src[j] - m))
+		e := float64(exp32(src[j] - m))
 		if !log {
 			dst[j] = float32(e)
 		}
