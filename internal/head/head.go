@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
+	"sync"
 )
 
 // Head is a trained classifier. Its fields are read-only once trained.
@@ -26,35 +27,45 @@ type Head struct {
 	W2, B2   []float32
 }
 
-// maxStack bounds the scratch Predict keeps on the stack.
-const maxStack = 4096
+// Limits on a head's dimensions. Embeddings of up to maxDim floats cover
+// every ImageNet CNN (VGG's 4096 and EfficientNet-B7's 2560 included).
+const (
+	maxDim     = 1 << 16
+	maxClasses = 1 << 16
+	maxHidden  = 1 << 14
+)
+
+// stackScratch is the scratch Predict keeps on the stack; larger heads take
+// theirs from scratchPool.
+const stackScratch = 4096
+
+var scratchPool = sync.Pool{New: func() any { return new([]float32) }}
 
 // Predict writes the class probabilities of one embedding into dst, which
-// must hold len(h.Labels) values; emb must hold h.InputDim values. It does
-// not allocate for heads of up to 4096 hidden units and classes, and is safe
-// for concurrent use.
+// must hold len(h.Labels) values; emb must hold h.InputDim values (it panics
+// otherwise: a programmer error). It is safe for concurrent use and does not
+// allocate in steady state.
 func (h *Head) Predict(dst, emb []float32) {
 	if len(emb) != h.InputDim || len(dst) != len(h.Labels) {
 		panic("head: Predict slice lengths do not match the head")
 	}
-	var zbuf, hbuf [maxStack]float32
-	in := emb
-	// Standardizing costs a pass over the embedding; fold it into the first
-	// layer's reads instead of materializing z when it fits on the stack.
-	if h.InputDim <= maxStack {
-		z := zbuf[:h.InputDim]
-		for i, v := range emb {
-			z[i] = (v - h.Mean[i]) / h.Std[i]
+	var stack [stackScratch]float32
+	scratch := stack[:]
+	if need := h.InputDim + h.Hidden; need > stackScratch {
+		p := scratchPool.Get().(*[]float32)
+		defer scratchPool.Put(p)
+		if cap(*p) < need {
+			*p = make([]float32, need)
 		}
-		in = z
-	} else {
-		panic("head: embedding larger than 4096 values")
+		scratch = (*p)[:need]
 	}
+	z := scratch[:h.InputDim]
+	for i, v := range emb {
+		z[i] = (v - h.Mean[i]) / h.Std[i]
+	}
+	in := z
 	if h.Hidden > 0 {
-		if h.Hidden > maxStack {
-			panic("head: hidden layer larger than 4096 units")
-		}
-		hid := hbuf[:h.Hidden]
+		hid := scratch[h.InputDim : h.InputDim+h.Hidden]
 		affine(hid, in, h.W1, h.B1)
 		for i, v := range hid {
 			hid[i] = max(v, 0)
@@ -104,12 +115,12 @@ func (h *Head) validate() error {
 	switch {
 	case k < 2:
 		return fmt.Errorf("%d labels, want at least 2", k)
-	case in < 1 || in > maxStack:
-		return fmt.Errorf("input dimension %d out of range [1, %d]", in, maxStack)
-	case h.Hidden < 0 || h.Hidden > maxStack:
-		return fmt.Errorf("hidden units %d out of range [0, %d]", h.Hidden, maxStack)
-	case k > maxStack:
-		return fmt.Errorf("%d labels, at most %d", k, maxStack)
+	case in < 1 || in > maxDim:
+		return fmt.Errorf("input dimension %d out of range [1, %d]", in, maxDim)
+	case h.Hidden < 0 || h.Hidden > maxHidden:
+		return fmt.Errorf("hidden units %d out of range [0, %d]", h.Hidden, maxHidden)
+	case k > maxClasses:
+		return fmt.Errorf("%d labels, at most %d", k, maxClasses)
 	case len(h.Mean) != in || len(h.Std) != in:
 		return errors.New("standardization vectors do not match the input dimension")
 	}
@@ -188,7 +199,7 @@ func (h *Head) UnmarshalBinary(b []byte) error {
 		return fmt.Errorf("%w: header: %v", ErrCorrupt, err)
 	}
 	rest = rest[n:]
-	if hd.InputDim < 1 || hd.InputDim > maxStack || hd.Hidden < 0 || hd.Hidden > maxStack || len(hd.Labels) > maxStack {
+	if hd.InputDim < 1 || hd.InputDim > maxDim || hd.Hidden < 0 || hd.Hidden > maxHidden || len(hd.Labels) > maxClasses {
 		return fmt.Errorf("%w: dimensions out of range", ErrCorrupt)
 	}
 	k, last := len(hd.Labels), hd.InputDim

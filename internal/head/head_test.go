@@ -429,3 +429,23 @@ func BenchmarkPredict(b *testing.B) {
 		hd.Predict(p, x[0])
 	}
 }
+
+// TestPredictWide covers heads whose scratch does not fit on the stack.
+func TestPredictWide(t *testing.T) {
+	const dim = 5000
+	x, y := blobs(19, 2, 6, dim, 1)
+	h := DefaultHyper()
+	h.Epochs, h.HiddenUnits = 2, 8
+	hd, _, err := Train(context.Background(), x, y, names(2), h, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := make([]float32, 2)
+	hd.Predict(p, x[0])
+	if s := p[0] + p[1]; math.Abs(float64(s)-1) > 1e-5 {
+		t.Errorf("probabilities sum to %v", s)
+	}
+	if n := testing.AllocsPerRun(50, func() { hd.Predict(p, x[0]) }); n != 0 {
+		t.Errorf("Predict allocates %v times per call on a wide head", n)
+	}
+}

@@ -48,8 +48,8 @@ func (h Hyper) Validate() error {
 		return bad("batch_size", h.BatchSize, "1 to 4096")
 	case !(h.ValidationSplit >= 0 && h.ValidationSplit < 0.9):
 		return bad("validation_split", h.ValidationSplit, "in [0, 0.9)")
-	case h.HiddenUnits < 0 || h.HiddenUnits > 4096:
-		return bad("hidden_units", h.HiddenUnits, "0 to 4096")
+	case h.HiddenUnits < 0 || h.HiddenUnits > maxHidden:
+		return bad("hidden_units", h.HiddenUnits, fmt.Sprintf("0 to %d", maxHidden))
 	case h.Patience < 0:
 		return bad("patience", h.Patience, "0 or more (0 disables early stopping)")
 	}

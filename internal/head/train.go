@@ -28,12 +28,12 @@ func Train(ctx context.Context, x [][]float32, y []int, labels []string, h Hyper
 		return nil, nil, fmt.Errorf("head: %d embeddings but %d labels", len(x), len(y))
 	}
 	dim := len(x[0])
-	if dim == 0 || dim > maxStack {
-		return nil, nil, fmt.Errorf("%w: dimension %d out of range [1, %d]", ErrDimMismatch, dim, maxStack)
+	if dim == 0 || dim > maxDim {
+		return nil, nil, fmt.Errorf("%w: dimension %d out of range [1, %d]", ErrDimMismatch, dim, maxDim)
 	}
 	k := len(labels)
-	if k > maxStack {
-		return nil, nil, fmt.Errorf("head: %d labels, at most %d", k, maxStack)
+	if k > maxClasses {
+		return nil, nil, fmt.Errorf("head: %d labels, at most %d", k, maxClasses)
 	}
 	counts := make([]int, k)
 	for i, row := range x {
