@@ -50,6 +50,17 @@ func ValidateName(name string) error {
 	return nil
 }
 
+// checkLookup is ValidateName for a model that must already exist: a name
+// that no model can have is simply not found (404 over HTTP), while the
+// reserved name keeps its own error.
+func checkLookup(name string) error {
+	err := ValidateName(name)
+	if errors.Is(err, ErrInvalidName) {
+		return fmt.Errorf("%w: %q is not a valid model name", ErrNotFound, name)
+	}
+	return err
+}
+
 // VersionInfo describes one immutable version of a model. It is stored as
 // meta.json beside the head weights.
 type VersionInfo struct {
@@ -295,7 +306,7 @@ func (s *Store) Models() ([]ModelInfo, error) {
 // Model returns the model called name. It returns an error wrapping
 // ErrNotFound if there is none, or ErrInvalidName/ErrReservedName.
 func (s *Store) Model(name string) (ModelInfo, error) {
-	if err := ValidateName(name); err != nil {
+	if err := checkLookup(name); err != nil {
 		return ModelInfo{}, err
 	}
 	s.mu.RLock()
@@ -430,7 +441,7 @@ func writeSynced(path string, data []byte) error {
 // error wrapping ErrNotFound if the model or version does not exist.
 // Predictions that already hold a *head.Head from Active are unaffected.
 func (s *Store) Activate(name string, version int) error {
-	if err := ValidateName(name); err != nil {
+	if err := checkLookup(name); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -462,7 +473,7 @@ func (s *Store) writeActive(name string, version int) error {
 // if there is no such model. Predictions that already hold a *head.Head
 // from Active are unaffected.
 func (s *Store) Delete(name string) error {
-	if err := ValidateName(name); err != nil {
+	if err := checkLookup(name); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -492,7 +503,7 @@ func (s *Store) Delete(name string) error {
 // versions are activated or the model is deleted. It returns an error
 // wrapping ErrNotFound if there is no such model.
 func (s *Store) Active(name string) (*head.Head, VersionInfo, error) {
-	if err := ValidateName(name); err != nil {
+	if err := checkLookup(name); err != nil {
 		return nil, VersionInfo{}, err
 	}
 	s.mu.RLock()

@@ -458,3 +458,31 @@ func TestJobRecords(t *testing.T) {
 		}
 	}
 }
+
+// TestLookupOfImpossibleName: a name no model can have is not found when
+// looked up (a 404 over HTTP), but refused as invalid when creating.
+func TestLookupOfImpossibleName(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const bad = "Bad/Name"
+	if _, err := s.Model(bad); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Model(%q) = %v, want ErrNotFound", bad, err)
+	}
+	if _, _, err := s.Active(bad); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Active(%q) = %v, want ErrNotFound", bad, err)
+	}
+	if err := s.Activate(bad, 1); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Activate(%q) = %v, want ErrNotFound", bad, err)
+	}
+	if err := s.Delete(bad); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Delete(%q) = %v, want ErrNotFound", bad, err)
+	}
+	if err := s.Delete(Reserved); !errors.Is(err, ErrReservedName) {
+		t.Errorf("Delete(%q) = %v, want ErrReservedName", Reserved, err)
+	}
+	if _, err := s.SaveVersion(bad, nil, VersionInfo{}); !errors.Is(err, ErrInvalidName) {
+		t.Errorf("SaveVersion(%q) = %v, want ErrInvalidName", bad, err)
+	}
+}
