@@ -33,6 +33,7 @@ type config struct {
 	MaxInFlight      int
 	QueueSize        int
 	JobTimeout       time.Duration
+	ReadTimeout      time.Duration
 	ShutdownTimeout  time.Duration
 	LogLevel         string
 	LogFormat        string
@@ -80,6 +81,7 @@ func parseConfig(args []string, getenv func(string) (string, bool), out io.Write
 	num(&c.MaxInFlight, "max-in-flight", "TLSERVE_MAX_IN_FLIGHT", 4*runtime.GOMAXPROCS(0), "concurrent /predict, /embed and /finetune requests before 503")
 	num(&c.QueueSize, "queue-size", "TLSERVE_QUEUE_SIZE", jobs.DefaultQueueSize, "fine-tune jobs waiting to run before 429")
 	dur(&c.JobTimeout, "job-timeout", "TLSERVE_JOB_TIMEOUT", 2*time.Hour, "longest run of one fine-tune job; 0 means no limit")
+	dur(&c.ReadTimeout, "read-timeout", "TLSERVE_READ_TIMEOUT", 10*time.Minute, "longest time to read one request, body included, so slow uploads cannot hold a slot forever; 0 means no limit")
 	dur(&c.ShutdownTimeout, "shutdown-timeout", "TLSERVE_SHUTDOWN_TIMEOUT", 30*time.Second, "time to drain requests and stop the running job on SIGTERM")
 	str(&c.LogLevel, "log-level", "TLSERVE_LOG_LEVEL", "info", "debug, info, warn or error")
 	str(&c.LogFormat, "log-format", "TLSERVE_LOG_FORMAT", "text", "text or json")
@@ -124,6 +126,7 @@ func (c config) validate() error {
 		{"max-pixels", int64(c.MaxPixels), 1}, {"max-files", int64(c.MaxFiles), 1},
 		{"max-in-flight", int64(c.MaxInFlight), 1}, {"queue-size", int64(c.QueueSize), 1},
 		{"job-timeout", int64(c.JobTimeout), 0}, {"shutdown-timeout", int64(c.ShutdownTimeout), 0},
+		{"read-timeout", int64(c.ReadTimeout), 0},
 	} {
 		if n.v < n.min {
 			errs = append(errs, fmt.Errorf("-%s must be at least %d", n.name, n.min))

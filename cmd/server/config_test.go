@@ -16,7 +16,7 @@ func TestParseConfig(t *testing.T) {
 	}{
 		{"defaults", nil, nil, func(t *testing.T, c config) {
 			if c.Addr != ":8080" || c.Model != "models/resnet50.onnx" || c.DataDir != "data" ||
-				c.PredictMaxBytes != 16<<20 || c.FinetuneMaxBytes != 512<<20 || c.ArchiveMaxBytes != 1<<30 || c.QueueSize != 8 || c.LogFormat != "text" {
+				c.PredictMaxBytes != 16<<20 || c.FinetuneMaxBytes != 512<<20 || c.ArchiveMaxBytes != 1<<30 || c.QueueSize != 8 || c.LogFormat != "text" || c.ReadTimeout != 10*time.Minute {
 				t.Errorf("defaults %+v", c)
 			}
 		}, true},
@@ -41,6 +41,12 @@ func TestParseConfig(t *testing.T) {
 				t.Errorf("archive limit %d, want 2 GiB", c.ArchiveMaxBytes)
 			}
 		}, true},
+		{"read timeout", nil, map[string]string{"TLSERVE_READ_TIMEOUT": "90s"}, func(t *testing.T, c config) {
+			if c.ReadTimeout != 90*time.Second {
+				t.Errorf("read timeout %v, want 90s", c.ReadTimeout)
+			}
+		}, true},
+		{"negative read timeout", []string{"-read-timeout", "-1s"}, nil, nil, false},
 		{"zero archive limit", []string{"-max-archive-bytes", "0"}, nil, nil, false},
 		{"bad size", []string{"-max-predict-bytes", "lots"}, nil, nil, false},
 		{"bad env", nil, map[string]string{"TLSERVE_QUEUE_SIZE": "many"}, nil, false},
