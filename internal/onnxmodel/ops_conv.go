@@ -50,18 +50,15 @@ var (
 // raw initializer, which Model releases after load.
 type convWeights struct {
 	packed []*gemm.PackedA // [group], all output channels of the group
-	// wino holds the transformed filters of output channels
+	// w2 or w4 holds the transformed filters of output channels
 	// [i*winoBlock, (i+1)*winoBlock) (one part unless split for threads);
-	// wino4 is wino[0] when it is the only part and F(4x4,3x3).
-	wino      []winoConv
+	// wino4 is w4[0] when it is the only part. They are concrete types, not
+	// an interface: an Epilogue passed through an interface method escapes
+	// and would be allocated on every call.
+	w2        []*gemm.Winograd3x3
+	w4        []*gemm.Winograd4x4
 	winoBlock int
 	wino4     *gemm.Winograd4x4
-}
-
-// winoConv is what gemm.Winograd3x3 and gemm.Winograd4x4 have in common.
-type winoConv interface {
-	Conv(dst, src []float32, g gemm.WinogradGeom, t0, t1 int, ep *gemm.Epilogue, ws []float32)
-	WorkspaceSize(tiles int) int
 }
 
 // winoTilesPerThread is the number of tiles per image and thread below
@@ -209,7 +206,7 @@ func (cp *convPlan) weights(p *planCtx, n *node, wc *value) (*convWeights, error
 	key := "conv-weights:" + n.outputs[0]
 	cw, _ := p.cache[key].(*convWeights)
 	switch {
-	case cw != nil && (cp.algo == convWinograd2 || cp.algo == convWinograd4) == (cw.wino != nil):
+	case cw != nil && (cp.algo == convWinograd2) == (cw.w2 != nil) && (cp.algo == convWinograd4) == (cw.w4 != nil):
 		return cw, nil
 	case len(wc.f) < cp.m*cp.kdim:
 		return nil, fmt.Errorf("%w: weights of %s were released", ErrInvalidModel, n.label())
@@ -230,11 +227,11 @@ func (cp *convPlan) weights(p *planCtx, n *node, wc *value) (*convWeights, error
 			k := min(cw.winoBlock, cp.m-k0)
 			w := wc.f[k0*cp.c*9 : (k0+k)*cp.c*9]
 			if cp.algo == convWinograd2 {
-				cw.wino = append(cw.wino, gemm.NewWinograd3x3(k, cp.c, w))
+				cw.w2 = append(cw.w2, gemm.NewWinograd3x3(k, cp.c, w))
 				continue
 			}
 			w4 := gemm.NewWinograd4x4(k, cp.c, w)
-			cw.wino = append(cw.wino, w4)
+			cw.w4 = append(cw.w4, w4)
 			if k0 == 0 && k == cp.m {
 				cw.wino4 = w4
 			}
@@ -272,7 +269,7 @@ func (cp *convPlan) planWinograd(p *planCtx, n *node, wc *value, threads int) er
 	cp.wino = cw
 	cp.wgeom = gemm.WinogradGeom{H: cp.h, W: cp.w, PadTop: cp.pt, PadLeft: cp.pl, OH: cp.oh, OW: cp.ow}
 	cp.wtiles = cp.winoTiles()
-	cp.rowBlock, cp.parts = cw.winoBlock, len(cw.wino)
+	cp.rowBlock, cp.parts = cw.winoBlock, len(cw.w2)+len(cw.w4)
 	switch {
 	case cp.parts > 1:
 		cp.tile, cp.tiles = cp.wtiles, 1
@@ -289,7 +286,10 @@ func (cp *convPlan) planWinograd(p *planCtx, n *node, wc *value, threads int) er
 		cp.tile = (cp.wtiles + per - 1) / per
 		cp.tiles = (cp.wtiles + cp.tile - 1) / cp.tile
 	}
-	for _, w := range cw.wino {
+	for _, w := range cw.w2 {
+		cp.gemmLen = max(cp.gemmLen, w.WorkspaceSize(cp.tile))
+	}
+	for _, w := range cw.w4 {
 		cp.gemmLen = max(cp.gemmLen, w.WorkspaceSize(cp.tile))
 	}
 	p.reserve(threads * cp.gemmLen)
@@ -399,8 +399,13 @@ func winogradRange(j *job, chunk, lo, hi int) {
 		if res != nil {
 			ep.Add, ep.LdAdd = res[(img*cp.m+k0)*hw:(img*cp.m+k1)*hw], hw
 		}
-		cp.wino.wino[part].Conv(out[(img*cp.m+k0)*hw:(img*cp.m+k1)*hw], in[img*cp.c*ihw:(img+1)*cp.c*ihw],
-			cp.wgeom, t0, min(t0+cp.tile, cp.wtiles), &ep, ws)
+		dst, src := out[(img*cp.m+k0)*hw:(img*cp.m+k1)*hw], in[img*cp.c*ihw:(img+1)*cp.c*ihw]
+		t1 := min(t0+cp.tile, cp.wtiles)
+		if cp.algo == convWinograd4 {
+			cp.wino.w4[part].Conv(dst, src, cp.wgeom, t0, t1, &ep, ws)
+		} else {
+			cp.wino.w2[part].Conv(dst, src, cp.wgeom, t0, t1, &ep, ws)
+		}
 	}
 }
 

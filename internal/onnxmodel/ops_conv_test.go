@@ -427,9 +427,61 @@ func TestWinogradSplit(t *testing.T) {
 			if cp.parts != tc.parts || (cp.wino.wino4 != nil) != tc.batchRuns {
 				t.Errorf("%v: %d channel parts, batch runs %v; want %d, %v", cp.algo, cp.parts, cp.wino.wino4 != nil, tc.parts, tc.batchRuns)
 			}
-			if covered := len(cp.wino.wino) * cp.rowBlock; covered < cp.m || covered-cp.rowBlock >= cp.m {
-				t.Errorf("%d parts of %d channels do not cover %d channels exactly", len(cp.wino.wino), cp.rowBlock, cp.m)
+			if covered := cp.parts * cp.rowBlock; covered < cp.m || covered-cp.rowBlock >= cp.m {
+				t.Errorf("%d parts of %d channels do not cover %d channels exactly", cp.parts, cp.rowBlock, cp.m)
 			}
 		})
+	}
+}
+
+// TestConvDoesNotAllocate runs every convolution case (constant weights,
+// with and without a fused residual, one to three threads) under
+// testing.AllocsPerRun: each algorithm's kernel must allocate nothing.
+func TestConvDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, cc := range convCases {
+		for _, residual := range []bool{false, true} {
+			for _, threads := range []int{1, 2, 3} {
+				t.Run(fmt.Sprintf("%s/residual=%v/threads=%d", cc.name, residual, threads), func(t *testing.T) {
+					n := cc.node()
+					xs, ws := []int{cc.n, cc.c, cc.h, cc.w}, []int{cc.m, cc.c / cc.group, cc.kh, cc.kw}
+					if cc.oneD {
+						xs, ws = []int{cc.n, cc.c, cc.w}, []int{cc.m, cc.c / cc.group, cc.kw}
+					}
+					w := &value{dtype: Float32, shape: ws, f: randFloats(r, shapeSize(ws))}
+					ins := []info{{dtype: Float32, shape: xs}, {dtype: Float32, shape: ws, c: w}}
+					pc := &planCtx{opset: 13, threads: threads, cache: map[string]any{}}
+					outInfos, k, err := buildConv(pc, n, ins)
+					if err != nil {
+						t.Fatal(err)
+					}
+					vals := []*value{{dtype: Float32, shape: xs, f: randFloats(r, shapeSize(xs))}, w}
+					out := &value{dtype: Float32, shape: outInfos[0].shape, f: make([]float32, shapeSize(outInfos[0].shape))}
+					if residual {
+						n.fuse.residual = true
+						n.inputs = append(n.inputs, "", "r")
+						ins = append(ins, info{}, info{dtype: Float32, shape: out.shape})
+						pc = &planCtx{opset: 13, threads: threads, cache: map[string]any{}}
+						if _, k, err = buildConv(pc, n, ins); err != nil {
+							t.Fatal(err)
+						}
+						vals = append(vals, nil, &value{dtype: Float32, shape: out.shape, f: randFloats(r, len(out.f))})
+					}
+					outs := []*value{out}
+					var wp *workerPool
+					if threads > 1 {
+						wp = newWorkerPool(threads - 1)
+						defer wp.close()
+					}
+					x := newExec(pc.workspace, threads, wp)
+					if a := testing.AllocsPerRun(5, func() { k(x, vals, outs) }); a != 0 {
+						t.Errorf("%v: %v allocations per run", pc.cache[lastConvKey].(*convPlan).algo, a)
+					}
+				})
+			}
+		}
 	}
 }
