@@ -90,6 +90,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.jobs, m.jobDuration, m.queueLength, m.embeddings, m.backboneInfo,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewBuildInfoCollector(),
 	)
 	// Both results always appear, so a rate over "reused" is defined before
 	// the first cache hit.

@@ -57,6 +57,7 @@ func TestMetricsFamilies(t *testing.T) {
 		{"tlserve_backbone_info", 1},
 		{"go_goroutines", 1},
 		{"process_start_time_seconds", 1},
+		{"go_build_info", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
