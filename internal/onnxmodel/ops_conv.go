@@ -545,14 +545,24 @@ func im2col(col, x []float32, g *geom2D, cg, c0, cols int) {
 						clear(dst[thi:])
 						continue
 					}
-					for t := range dst {
-						ix := ix0 + t*g.sw
-						if ix >= 0 && ix < g.w {
-							dst[t] = src[ix]
-						} else {
-							dst[t] = 0
+					// Outputs t in [tlo,thi) read inside the row.
+					sw := g.sw
+					tlo := min(max(0, (sw-1-ix0)/sw), seg)
+					thi := max(min(seg, (g.w-ix0+sw-1)/sw), tlo)
+					clear(dst[:tlo])
+					in := dst[tlo:thi]
+					ix := ix0 + tlo*sw
+					if sw == 2 && len(in) > 0 {
+						s := src[ix : ix+2*len(in)-1]
+						for t := range in {
+							in[t] = s[2*t]
+						}
+					} else {
+						for t := range in {
+							in[t] = src[ix+t*sw]
 						}
 					}
+					clear(dst[thi:])
 				}
 			}
 		}
