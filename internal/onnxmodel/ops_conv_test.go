@@ -86,6 +86,7 @@ var convCases = []convCase{
 	{name: "same upper", n: 1, c: 2, h: 7, w: 8, m: 3, kh: 4, kw: 3, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, autoPad: "SAME_UPPER"},
 	{name: "same lower", n: 1, c: 2, h: 7, w: 8, m: 3, kh: 4, kw: 3, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, autoPad: "SAME_LOWER"},
 	{name: "1-D", n: 2, c: 3, h: 1, w: 17, m: 4, kh: 1, kw: 5, group: 1, sh: 1, sw: 2, dh: 1, dw: 1, pl: 2, pr: 1, oneD: true, bias: true},
+	{name: "strided wide padding", n: 1, c: 2, h: 5, w: 5, m: 3, kh: 3, kw: 3, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, pt: 4, pl: 4, pb: 4, pr: 4, bias: true},
 	{name: "winograd odd sizes", n: 2, c: 17, h: 13, w: 15, m: 20, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, bias: true},
 	{name: "winograd asymmetric pads", n: 1, c: 16, h: 12, w: 17, m: 24, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pl: 2, pb: 1},
 	{name: "winograd batch 3", n: 3, c: 16, h: 16, w: 16, m: 16, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1},
