@@ -6,11 +6,13 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
+
+	"github.com/tlserve/tlserve/internal/refdata"
 )
 
 // BenchmarkExtract runs SqueezeNet 1.1 on fish.png at batch 1.
 func BenchmarkExtract(b *testing.B) {
-	img, _, _ := bgrPlanes(b, filepath.Join(sharedDir(b), "data", "images", "fish.png"))
+	img, _, _ := bgrPlanes(b, filepath.Join(refdata.Dir(b), "data", "images", "fish.png"))
 	for _, threads := range []int{1, 2} {
 		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
 			m := loadSqueezeNet(b, threads)

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/tlserve/tlserve/internal/refdata"
 )
 
 // TestConcurrentExtract runs many Extract calls of mixed batch sizes at
@@ -56,7 +58,7 @@ func TestConcurrentExtract(t *testing.T) {
 // TestSqueezeNetBatch checks that a batch of two images gives the same
 // features as two single-image runs, and the embedding's size.
 func TestSqueezeNetBatch(t *testing.T) {
-	shared := sharedDir(t)
+	shared := refdata.Dir(t)
 	fish, _, _ := bgrPlanes(t, filepath.Join(shared, "data", "images", "fish.png"))
 	kitten, _, _ := bgrPlanes(t, filepath.Join(shared, "data", "images", "kitten_224.png"))
 	m := loadSqueezeNet(t, 2)

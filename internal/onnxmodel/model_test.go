@@ -10,38 +10,15 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/tlserve/tlserve/internal/refdata"
+
 	"github.com/tlserve/tlserve/internal/onnxpb"
 )
-
-// sharedDir returns the read-only reference directory ../shared next to the
-// module root, or skips the test when it is absent.
-func sharedDir(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("no go.mod above the test directory, so no ../shared reference data")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(shared); err != nil {
-		tb.Skipf("reference data %s is absent: %v", shared, err)
-	}
-	return shared
-}
 
 // loadSqueezeNet loads the shared SqueezeNet 1.1 model.
 func loadSqueezeNet(tb testing.TB, threads int) *Model {
 	tb.Helper()
-	m, err := Load(filepath.Join(sharedDir(tb), "models", "squeezenet1.1-fp16.onnx"), Options{Threads: threads})
+	m, err := Load(filepath.Join(refdata.Dir(tb), "models", "squeezenet1.1-fp16.onnx"), Options{Threads: threads})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -103,7 +80,7 @@ func readExpected(tb testing.TB, path string) []float32 {
 }
 
 func TestSqueezeNetFish(t *testing.T) {
-	shared := sharedDir(t)
+	shared := refdata.Dir(t)
 	want := readExpected(t, filepath.Join(shared, "models", "squeezenet1.1-fp16.fish-expected.csv"))
 	img, h, w := bgrPlanes(t, filepath.Join(shared, "data", "images", "fish.png"))
 	for _, threads := range []int{1, 2} {

@@ -12,12 +12,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tlserve/tlserve/internal/refdata"
+
 	"github.com/tlserve/tlserve/internal/onnxpb"
 )
-
-// nodeSuiteDir is where Debian's libonnx-testdata installs the ONNX backend
-// node tests.
-const nodeSuiteDir = "/usr/share/libonnx-testdata/data/node"
 
 // Tolerances of the ONNX backend test runner for node tests
 // (onnx/backend/test/loader: rtol 1e-3, atol 1e-7), applied as
@@ -39,9 +37,9 @@ func skipf(format string, args ...any) error {
 // a loader error wrapping ErrUnsupported, or test data of a type that
 // cannot be fed; any other error or mismatch fails it.
 func TestNodeSuite(t *testing.T) {
-	dirs, err := filepath.Glob(filepath.Join(nodeSuiteDir, "test_*"))
+	dirs, err := filepath.Glob(filepath.Join(refdata.NodeSuite(t), "test_*"))
 	if err != nil || len(dirs) == 0 {
-		t.Skipf("ONNX node tests not found in %s (install the Debian package libonnx-testdata)", nodeSuiteDir)
+		t.Skipf("no ONNX node tests in %s (%v)", refdata.NodeSuiteDir, err)
 	}
 	passed, skipped := 0, 0
 	reasons := map[string][]string{} // reason -> cases
