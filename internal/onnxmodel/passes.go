@@ -323,7 +323,7 @@ func fuseConv(g *graph, pins map[string]bool, shapes map[string]info) {
 		case "Relu":
 			conv.fuse.act = actRelu
 		case "Clip":
-			lo, hi, ok := clipBounds(g, next)
+			lo, hi, ok := clipBounds(g, next, shapes)
 			if !ok {
 				continue
 			}
@@ -342,26 +342,6 @@ func fuseConv(g *graph, pins map[string]bool, shapes map[string]info) {
 	}
 	clear(g.nodes[len(kept):])
 	g.nodes = kept
-}
-
-// clipBounds returns a Clip node's constant bounds (attributes before opset
-// 11, optional constant inputs after).
-func clipBounds(g *graph, n *node) (lo, hi float32, ok bool) {
-	lo, hi = float32(math.Inf(-1)), float32(math.Inf(1))
-	if g.opset < 11 {
-		return n.attrs.float("min", lo), n.attrs.float("max", hi), true
-	}
-	for k, dst := range []*float32{&lo, &hi} {
-		if k+1 >= len(n.inputs) || n.inputs[k+1] == "" {
-			continue
-		}
-		v := g.consts[n.inputs[k+1]]
-		if v == nil || v.dtype != Float32 || len(v.f) != 1 {
-			return 0, 0, false
-		}
-		*dst = v.f[0]
-	}
-	return lo, hi, true
 }
 
 func equalShape(a, b []int) bool {
