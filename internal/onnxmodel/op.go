@@ -98,6 +98,7 @@ var registry = mergeOps(
 	// opsXxx maps are added here as they are written.
 	opsElementwise, opsShape, opsReduce,
 	opsConv, opsPool, opsLinear, opsNorm,
+	opsFused,
 )
 
 func mergeOps(sets ...map[string]opSpec) map[string]opSpec {
