@@ -68,8 +68,9 @@ type Model struct {
 	needSoftmax bool
 	classes     int
 
-	mu    sync.RWMutex
-	plans map[int]*planEntry
+	mu     sync.RWMutex
+	plans  map[int]*planEntry
+	serial *planEntry // batch 1, one thread: Extract's per-image plan
 }
 
 type planEntry struct {
@@ -532,16 +533,11 @@ func (m *Model) Extract(ctx context.Context, dst *Features, batch []float32, n i
 	dst.N = n
 	dst.Embedding = grow(dst.Embedding, n*m.embDim)
 	dst.Probs = grow(dst.Probs, n*m.classes)
-	p, err := m.plan(n)
+	p, err := m.plan(1)
 	if err != nil {
-		if n == 1 {
-			return fmt.Errorf("onnxmodel: %w", err)
-		}
-		// The graph pins the batch size (e.g. a Reshape to [1, 1000]).
-		p, err = m.plan(1)
-		if err != nil {
-			return fmt.Errorf("onnxmodel: %w", err)
-		}
+		return fmt.Errorf("onnxmodel: %w", err)
+	}
+	if n == 1 || m.threads == 1 {
 		for i := range n {
 			if err := m.extract(ctx, p, batch[i*per:(i+1)*per], 1, dst.Embedding[i*m.embDim:(i+1)*m.embDim], dst.Probs[i*m.classes:(i+1)*m.classes]); err != nil {
 				return err
@@ -549,7 +545,87 @@ func (m *Model) Extract(ctx context.Context, dst *Features, batch []float32, n i
 		}
 		return nil
 	}
-	return m.extract(ctx, p, batch, n, dst.Embedding, dst.Probs)
+	return m.extractParallel(ctx, p, dst, batch, n)
+}
+
+// extractParallel runs the images of a batch at the same time, each on
+// one thread through the single-threaded batch-1 plan; the last
+// n%threads images run one by one on all threads through p. Running
+// whole images per thread measured faster than splitting each layer of
+// a batch plan across threads (see docs/decisions.md "onnxmodel: speed
+// work"): no synchronisation per layer, and one image's activations stay
+// in the caches.
+func (m *Model) extractParallel(ctx context.Context, p *plan, dst *Features, batch []float32, n int) error {
+	sp, err := m.serialPlan()
+	if err != nil {
+		return fmt.Errorf("onnxmodel: %w", err)
+	}
+	rs := p.get()
+	defer p.put(rs)
+	whole := n / m.threads * m.threads
+	ib := &rs.images
+	*ib = imageBatch{m: m, p: sp, ctx: ctx, dst: dst, batch: batch}
+	rs.x.split(whole, extractImages, ib, nil, nil)
+	err = ib.err
+	*ib = imageBatch{}
+	if err != nil {
+		return err
+	}
+	per := len(batch) / n
+	for i := whole; i < n; i++ {
+		if err := m.extract(ctx, p, batch[i*per:(i+1)*per], 1, dst.Embedding[i*m.embDim:(i+1)*m.embDim], dst.Probs[i*m.classes:(i+1)*m.classes]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// imageBatch is the state of extractParallel's loop over images; it lives
+// in a pooled runState so that the loop allocates nothing.
+type imageBatch struct {
+	m     *Model
+	p     *plan
+	ctx   context.Context
+	dst   *Features
+	batch []float32
+	mu    sync.Mutex
+	err   error
+}
+
+// extractImages runs images [lo,hi) of an imageBatch.
+func extractImages(j *job, _, lo, hi int) {
+	ib := j.arg.(*imageBatch)
+	m := ib.m
+	per := len(ib.batch) / ib.dst.N
+	for i := lo; i < hi; i++ {
+		err := m.extract(ib.ctx, ib.p, ib.batch[i*per:(i+1)*per], 1, ib.dst.Embedding[i*m.embDim:(i+1)*m.embDim], ib.dst.Probs[i*m.classes:(i+1)*m.classes])
+		if err != nil {
+			ib.mu.Lock()
+			if ib.err == nil {
+				ib.err = err
+			}
+			ib.mu.Unlock()
+			return
+		}
+	}
+}
+
+// serialPlan returns the single-threaded batch-1 plan, compiling it on
+// first use. It shares the load-time weights with every other plan.
+func (m *Model) serialPlan() (*plan, error) {
+	m.mu.RLock()
+	e := m.serial
+	m.mu.RUnlock()
+	if e == nil {
+		m.mu.Lock()
+		if e = m.serial; e == nil {
+			p, err := compile(m.g, 1, 1, m.cache, m.pins, nil)
+			e = &planEntry{p: p, err: err}
+			m.serial = e
+		}
+		m.mu.Unlock()
+	}
+	return e.p, e.err
 }
 
 func (m *Model) extract(ctx context.Context, p *plan, batch []float32, n int, emb, probs []float32) error {

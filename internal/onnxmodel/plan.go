@@ -37,6 +37,7 @@ type step struct {
 // runState is everything one run writes: the arena, the values that point
 // into it, and the kernels' argument slices. It is pooled per plan.
 type runState struct {
+	images    imageBatch // Extract's per-image loop, when this plan drives one
 	vals      []value
 	ins, outs [][]*value
 	x         *exec
