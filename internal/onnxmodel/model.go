@@ -517,8 +517,9 @@ func (m *Model) Run(ctx context.Context, inputs map[string]*Tensor) (map[string]
 // Extract runs a batch of n images, laid out [n, C, H, W] as InputShape
 // says, through the model and stores their embeddings and class
 // probabilities in dst, reusing dst's slices when they are large enough.
-// Models whose graph fixes the batch size run image by image. Errors about
-// the batch wrap ErrBadInput.
+// Images run one by one through the batch-1 plan: with several threads,
+// that many images at a time, one per thread, so the graph needs no
+// dynamic batch dimension. Errors about the batch wrap ErrBadInput.
 func (m *Model) Extract(ctx context.Context, dst *Features, batch []float32, n int) error {
 	if m.closed.Load() {
 		return ErrClosed
