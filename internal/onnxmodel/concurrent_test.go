@@ -62,8 +62,9 @@ func TestSqueezeNetBatch(t *testing.T) {
 	fish, _, _ := bgrPlanes(t, filepath.Join(shared, "data", "images", "fish.png"))
 	kitten, _, _ := bgrPlanes(t, filepath.Join(shared, "data", "images", "kitten_224.png"))
 	m := loadSqueezeNet(t, 2)
-	if m.EmbeddingName() != "fire9/concat_2" {
-		t.Errorf("embedding %q, want fire9/concat_2 (the input of conv10)", m.EmbeddingName())
+	// conv10 reads fire9/concat_2, the output of a Dropout of fire9/concat_1.
+	if m.EmbeddingName() != "fire9/concat_1" {
+		t.Errorf("embedding %q, want fire9/concat_1 (the input of conv10, before its Dropout)", m.EmbeddingName())
 	}
 	var both Features
 	if err := m.Extract(context.Background(), &both, append(append([]float32(nil), fish...), kitten...), 2); err != nil {

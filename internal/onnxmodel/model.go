@@ -376,6 +376,7 @@ func (m *Model) chooseFeatures(override string) error {
 				break walk
 			}
 		}
+		m.emb = beforeIdentities(producer, m.emb)
 	}
 	m.pins[m.emb] = true
 	m.pins[m.probs] = true

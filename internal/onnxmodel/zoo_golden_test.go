@@ -59,14 +59,13 @@ const (
 
 // zooEmbeddings lists, per family, the tensors the engine may choose as
 // the embedding: the flattened (or, for the Gluon MobileNetV2, pooled)
-// features the classifier reads. EfficientNet's Gemm reads the Dropout's
-// output, the identity of the flattened pool at inference, so either name
-// is right.
+// features the classifier reads. EfficientNet's Gemm reads a Dropout's
+// output; the engine looks back through it to the flattened pool.
 var zooEmbeddings = map[string][]string{
 	modelgen.ZooMobileNetV2Opset13:     {modelgen.EmbeddingName},
 	modelgen.ZooMobileNetV2FP16Opset13: {modelgen.EmbeddingName},
 	modelgen.ZooMobileNetV2Opset7:      {modelgen.EmbeddingName},
-	modelgen.ZooEfficientNetB0Opset11:  {modelgen.EmbeddingName, "/classifier/classifier.0/Dropout_output_0"},
+	modelgen.ZooEfficientNetB0Opset11:  {modelgen.EmbeddingName},
 	modelgen.ZooDenseNet121Opset13:     {modelgen.EmbeddingName},
 	modelgen.ZooInceptionOpset7:        {modelgen.EmbeddingName},
 }
