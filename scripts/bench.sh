@@ -9,6 +9,8 @@
 # ratio column rather than absolute times on a shared machine. Each run does
 # one untimed warm-up, then BENCH_N timed runs, and ends with the line
 #   ms_per_image=41.7 images_per_second=24.0 peak_rss_mb=310
+# onnxrun also prints load_ms=N (file to ready plan) on the line before it,
+# shown in the "load ms" column ("-" for engines that do not print it).
 #
 # Environment:
 #   BENCH_N         timed runs per measurement (default 10)
@@ -50,14 +52,17 @@ model="$dir/$variant.onnx"
 log "generating $model"
 "$bin/genmodels" -out "$dir" -variant "$variant" >&2
 
-# measure ENGINE CMD...: runs CMD, keeps its output in a log, and prints the
-# values of its final line as "ms ips rss", or "fail" when it has none.
+# measure CMD...: runs CMD and prints the values of its final line and its
+# load_ms line as "ms ips rss load" (load "-" when absent), or "fail" when
+# the final line is missing.
 measure() {
-	local out
+	local out vals load
 	out="$("$@" 2>&1)" || { log "FAILED: $*"; printf '%s\n' "$out" | tail -n 5 >&2; echo fail; return; }
-	printf '%s\n' "$out" | grep -E '^ms_per_image=' | tail -n 1 |
+	vals="$(printf '%s\n' "$out" | grep -E '^ms_per_image=' | tail -n 1 |
 		sed -E 's/^ms_per_image=([0-9.]+) images_per_second=([0-9.]+) peak_rss_mb=([0-9]+).*/\1 \2 \3/' |
-		grep -E '^[0-9.]+ [0-9.]+ [0-9]+$' || echo fail
+		grep -E '^[0-9.]+ [0-9.]+ [0-9]+$')" || { echo fail; return; }
+	load="$(printf '%s\n' "$out" | sed -nE 's/^load_ms=([0-9.]+)$/\1/p' | tail -n 1)"
+	echo "$vals ${load:--}"
 }
 
 # ratio A B prints A/B with two decimals, or "-" when either is missing.
@@ -65,14 +70,14 @@ ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "-"; else printf "%.2f\n", a / b }'
 }
 
-# row ENGINE BATCH THREADS "ms ips rss" RATIO
+# row ENGINE BATCH THREADS "ms ips rss load" RATIO
 row() {
 	local e="$1" b="$2" t="$3" m="$4" r="$5"
 	if [ "$m" = fail ]; then
-		echo "| $e | $b | $t | failed | failed | failed | - |"
+		echo "| $e | $b | $t | failed | failed | failed | - | - |"
 	else
 		set -- $m
-		echo "| $e | $b | $t | $1 | $2 | $3 | $r |"
+		echo "| $e | $b | $t | $1 | $2 | $3 | ${4:--} | $r |"
 	fi
 }
 
@@ -107,6 +112,6 @@ done
 echo
 echo "$variant, BENCH_N=$n, $(nproc) CPUs, onnxruntime from $ORT_LIB"
 echo
-echo "| engine | batch | threads | ms/image | images/s | peak RSS MiB | ms/image vs ORT |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
+echo "| engine | batch | threads | ms/image | images/s | peak RSS MiB | load ms | ms/image vs ORT |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${rows[@]}"
