@@ -3,6 +3,8 @@ package onnxmodel_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/tlserve/tlserve/internal/modelgen"
@@ -38,6 +40,28 @@ func BenchmarkExtractResNet50(b *testing.B) {
 					}
 				}
 			})
+		}
+		m.Close()
+	}
+}
+
+// BenchmarkLoadResNet50 measures Load (file to ready batch-1 plan) of a
+// generated full-size ResNet50 v1 with BatchNormalization kept, which the
+// loader folds; B/op counts everything the load allocates.
+func BenchmarkLoadResNet50(b *testing.B) {
+	file, err := modelgen.Generate(modelgen.Options{Variant: modelgen.VariantV1BNOpset13, InputSize: 224})
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "resnet50.onnx")
+	if err := os.WriteFile(path, file, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		m, err := onnxmodel.Load(path, onnxmodel.Options{Threads: 2})
+		if err != nil {
+			b.Fatal(err)
 		}
 		m.Close()
 	}
