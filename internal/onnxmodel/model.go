@@ -145,11 +145,11 @@ func newModel(g *graph, sum [sha256.Size]byte, big bool, o Options) (*Model, err
 	if m.threads > 1 {
 		m.workers = newWorkerPool(m.threads - 1)
 	}
+	m.markReleasable()
 	if _, err := m.plan(m.loadBatch()); err != nil {
 		m.Close()
 		return nil, fmt.Errorf("onnxmodel: %w", err)
 	}
-	m.releaseWeights()
 	if big {
 		runtime.GC()
 	}
@@ -198,22 +198,20 @@ func cloneBytes(s [][]byte) [][]byte {
 	return out
 }
 
-// releaseWeights drops the raw values of Conv weights whose load-time form
-// (packed or Winograd-transformed, in m.cache) exists and which nothing
-// else reads: every later plan takes the cached form, so the weights are
-// held once instead of twice. The value keeps its shape for the planner.
-func (m *Model) releaseWeights() {
+// markReleasable tells buildConv which Conv weights it may drop once their
+// load-time form (packed or Winograd-transformed, kept in m.cache) exists:
+// constant weights that nothing else reads. Every later plan takes the
+// cached form, so the weights are held once instead of twice, and since
+// each is dropped as soon as it is packed, the garbage collector reuses
+// its memory for the next ones during the load.
+func (m *Model) markReleasable() {
 	cons := consumers(m.g, m.pins)
 	for _, n := range m.g.nodes {
 		if n.opType != "Conv" || len(n.inputs) < 2 || len(n.outputs) != 1 {
 			continue
 		}
-		c := m.g.consts[n.inputs[1]]
-		if c == nil || cons[n.inputs[1]] != 1 {
-			continue
-		}
-		if _, ok := m.cache["conv-weights:"+n.outputs[0]].(*convWeights); ok {
-			c.f = nil
+		if c := m.g.consts[n.inputs[1]]; c != nil && cons[n.inputs[1]] == 1 {
+			m.cache[releaseKey+n.outputs[0]] = true
 		}
 	}
 }

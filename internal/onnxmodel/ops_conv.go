@@ -243,8 +243,15 @@ func (cp *convPlan) weights(p *planCtx, n *node, wc *value) (*convWeights, error
 		}
 	}
 	p.cache[key] = cw
+	if p.cache[releaseKey+n.outputs[0]] == true {
+		wc.f = nil
+	}
 	return cw, nil
 }
+
+// releaseKey prefixes the planCtx.cache keys with which Model marks the
+// Conv nodes whose raw weights may be dropped once packed.
+const releaseKey = "conv-release:"
 
 // winoTiles returns the number of Winograd tiles of one image.
 func (cp *convPlan) winoTiles() int {
