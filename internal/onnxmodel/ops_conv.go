@@ -320,6 +320,15 @@ func (cp *convPlan) planGEMM(p *planCtx, n *node, wc *value, threads int) error 
 		cp.tile = min(hw, max(64, colBudget/cp.kdim/16*16))
 	}
 	cp.tiles = (hw + cp.tile - 1) / cp.tile
+	if !cp.inputIsB && threads > 1 && cp.tiles > 1 && cp.tiles < 4*threads {
+		// Equal tiles, as many as a multiple of the threads: a short last
+		// tile (784 columns as 256+256+256+16) left one thread with twice
+		// the other's work. Single tiles (7x7 layers) split rows instead,
+		// below; with many tiles the imbalance is small.
+		t := (cp.tiles + threads - 1) / threads * threads
+		cp.tile = (hw + t - 1) / t
+		cp.tiles = (hw + cp.tile - 1) / cp.tile
+	}
 	if have := cp.n * cp.group * cp.tiles; have < threads && hw >= 128*threads {
 		per := (threads + cp.n*cp.group - 1) / (cp.n * cp.group)
 		cp.tile = ((hw+per-1)/per + 15) / 16 * 16
