@@ -54,7 +54,7 @@ type Model struct {
 	id      string
 	threads int
 	pins    map[string]bool
-	cache   map[string]any
+	cache   *loadCache
 	workers *workerPool
 	closed  atomic.Bool
 
@@ -211,7 +211,7 @@ func (m *Model) markReleasable() {
 			continue
 		}
 		if c := m.g.consts[n.inputs[1]]; c != nil && cons[n.inputs[1]] == 1 {
-			m.cache[releaseKey+n.outputs[0]] = true
+			m.cache.release[n.outputs[0]] = true
 		}
 	}
 }
@@ -254,7 +254,7 @@ func (m *Model) prepare(o Options) error {
 	if err := topoSort(g); err != nil {
 		return err
 	}
-	m.cache = map[string]any{}
+	m.cache = newLoadCache()
 
 	for _, in := range g.inputs {
 		m.inputs = append(m.inputs, IOInfo{Name: in.name, Shape: append([]int(nil), in.shape...), DType: in.dtype})
@@ -306,8 +306,10 @@ var reshapeLike = map[string]bool{"Flatten": true, "Reshape": true, "Squeeze": t
 // chooseFeatures picks the scores (the first float graph output), whether
 // they still need a softmax, and the embedding: the data input of the final
 // classifier (Gemm, MatMul, or Conv with constant weights) found by walking
-// back from the scores through pass-through operators. Without a classifier
-// the scores themselves serve as the embedding.
+// back from the scores through pass-through operators, then back through
+// any Identity or Dropout so that it names the tensor that carries the
+// values (beforeIdentities). Without a classifier the scores themselves
+// serve as the embedding.
 func (m *Model) chooseFeatures(override string) error {
 	g := m.g
 	producer := map[string]*node{}

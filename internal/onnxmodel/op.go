@@ -121,9 +121,26 @@ type planCtx struct {
 	// workspace is the largest scratch size, in float32s, any kernel asked
 	// for. Kernels run one at a time, so they share one scratch buffer.
 	workspace int
-	// cache holds load-time work shared by the plans of every batch size,
-	// such as prepacked weights, keyed by node name and purpose.
-	cache map[string]any
+	// cache holds load-time work shared by the plans of every batch size;
+	// nil for the shape-checking compile, which must not do that work.
+	cache *loadCache
+	// conv is the plan of the Conv that the last builder call built, if
+	// any; compile records it per step for tools that describe a plan.
+	conv *convPlan
+}
+
+// loadCache is load-time work shared by the plans of every batch size.
+type loadCache struct {
+	// weights holds each Conv's packed or Winograd-transformed weights,
+	// keyed by the Conv's output name.
+	weights map[string]*convWeights
+	// release marks the Conv outputs whose raw weights nothing else reads:
+	// buildConv drops them once packed, so the weights are held once.
+	release map[string]bool
+}
+
+func newLoadCache() *loadCache {
+	return &loadCache{weights: map[string]*convWeights{}, release: map[string]bool{}}
 }
 
 // reserve asks for n float32s of scratch, available to the kernel as x.ws.

@@ -67,11 +67,6 @@ type convWeights struct {
 // all the transformed filters for little work.
 const winoTilesPerThread = 64
 
-// lastConvKey is the planCtx.cache key under which buildConv leaves the
-// plan it built, so that compile can record it for tools that describe a
-// plan's steps (TestStepTimes).
-const lastConvKey = "conv-last-built"
-
 // convPlan is everything a Conv kernel needs, fixed at plan time. For each
 // image, group and tile of output columns it computes
 // out[oc, j] = W[oc, :] · col[:, j] with col the im2col of the input
@@ -193,9 +188,7 @@ func buildConv(p *planCtx, n *node, ins []info) ([]info, kernel, error) {
 	} else if err := cp.planGEMM(p, n, w.c, threads); err != nil {
 		return nil, nil, err
 	}
-	if p.cache != nil {
-		p.cache[lastConvKey] = cp
-	}
+	p.conv = cp
 	return []info{{dtype: Float32, shape: outShape}}, cp.run, nil
 }
 
@@ -203,8 +196,8 @@ func buildConv(p *planCtx, n *node, ins []info) ([]info, kernel, error) {
 // use. It fails when the raw weights were released and the cache does not
 // hold what this plan needs, which would be a bug in Model.release.
 func (cp *convPlan) weights(p *planCtx, n *node, wc *value) (*convWeights, error) {
-	key := "conv-weights:" + n.outputs[0]
-	cw, _ := p.cache[key].(*convWeights)
+	key := n.outputs[0]
+	cw := p.cache.weights[key]
 	switch {
 	case cw != nil && (cp.algo == convWinograd2) == (cw.w2 != nil) && (cp.algo == convWinograd4) == (cw.w4 != nil):
 		return cw, nil
@@ -242,16 +235,12 @@ func (cp *convPlan) weights(p *planCtx, n *node, wc *value) (*convWeights, error
 			cw.packed[gi] = gemm.PackA(cp.mg, cp.kdim, wc.f[gi*cp.mg*cp.kdim:], cp.kdim)
 		}
 	}
-	p.cache[key] = cw
-	if p.cache[releaseKey+n.outputs[0]] == true {
+	p.cache.weights[key] = cw
+	if p.cache.release[key] {
 		wc.f = nil
 	}
 	return cw, nil
 }
-
-// releaseKey prefixes the planCtx.cache keys with which Model marks the
-// Conv nodes whose raw weights may be dropped once packed.
-const releaseKey = "conv-release:"
 
 // winoTiles returns the number of Winograd tiles of one image.
 func (cp *convPlan) winoTiles() int {

@@ -47,7 +47,7 @@ func BenchmarkConvLayer(b *testing.B) {
 						ins = append(ins, info{dtype: Float32, shape: os})
 						vals = append(vals, &value{dtype: Float32, shape: os, f: randFloats(r, shapeSize(os))})
 					}
-					pc := &planCtx{opset: 13, threads: threads, cache: map[string]any{}}
+					pc := &planCtx{opset: 13, threads: threads, cache: newLoadCache()}
 					_, k, err := buildConv(pc, nd, ins)
 					if err != nil {
 						b.Fatal(err)

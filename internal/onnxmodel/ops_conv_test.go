@@ -187,7 +187,7 @@ func runKernel(t *testing.T, n *node, threads int, ins []*value, constant []bool
 			infos[k].c = v
 		}
 	}
-	pc := &planCtx{opset: 13, threads: threads, cache: map[string]any{}}
+	pc := &planCtx{opset: 13, threads: threads, cache: newLoadCache()}
 	outInfos, k, err := registry[n.opType].build(pc, n, infos)
 	if err != nil {
 		t.Fatal(err)
@@ -301,11 +301,11 @@ func TestConvAlgo(t *testing.T) {
 			cc := tc.cc
 			w := &value{dtype: Float32, shape: []int{cc.m, cc.c / cc.group, cc.kh, cc.kw}, f: make([]float32, cc.m*cc.c/cc.group*cc.kh*cc.kw)}
 			ins := []info{{dtype: Float32, shape: []int{cc.n, cc.c, cc.h, cc.w}}, {dtype: Float32, shape: w.shape, c: w}}
-			pc := &planCtx{opset: 13, threads: 2, cache: map[string]any{}}
+			pc := &planCtx{opset: 13, threads: 2, cache: newLoadCache()}
 			if _, _, err := buildConv(pc, cc.node(), ins); err != nil {
 				t.Fatal(err)
 			}
-			cp := pc.cache[lastConvKey].(*convPlan)
+			cp := pc.conv
 			if cp.algo != tc.want {
 				t.Errorf("algorithm %v, want %v", cp.algo, tc.want)
 			}
@@ -420,11 +420,11 @@ func TestWinogradSplit(t *testing.T) {
 			cc := convCase{n: tc.n, c: tc.c, h: tc.hw, w: tc.hw, m: tc.c, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1}
 			w := &value{dtype: Float32, shape: []int{cc.m, cc.c, 3, 3}, f: make([]float32, cc.m*cc.c*9)}
 			ins := []info{{dtype: Float32, shape: []int{cc.n, cc.c, cc.h, cc.w}}, {dtype: Float32, shape: w.shape, c: w}}
-			pc := &planCtx{opset: 13, threads: tc.threads, cache: map[string]any{}}
+			pc := &planCtx{opset: 13, threads: tc.threads, cache: newLoadCache()}
 			if _, _, err := buildConv(pc, cc.node(), ins); err != nil {
 				t.Fatal(err)
 			}
-			cp := pc.cache[lastConvKey].(*convPlan)
+			cp := pc.conv
 			if cp.parts != tc.parts || (cp.wino.wino4 != nil) != tc.batchRuns {
 				t.Errorf("%v: %d channel parts, batch runs %v; want %d, %v", cp.algo, cp.parts, cp.wino.wino4 != nil, tc.parts, tc.batchRuns)
 			}
@@ -454,7 +454,7 @@ func TestConvDoesNotAllocate(t *testing.T) {
 					}
 					w := &value{dtype: Float32, shape: ws, f: randFloats(r, shapeSize(ws))}
 					ins := []info{{dtype: Float32, shape: xs}, {dtype: Float32, shape: ws, c: w}}
-					pc := &planCtx{opset: 13, threads: threads, cache: map[string]any{}}
+					pc := &planCtx{opset: 13, threads: threads, cache: newLoadCache()}
 					outInfos, k, err := buildConv(pc, n, ins)
 					if err != nil {
 						t.Fatal(err)
@@ -465,7 +465,7 @@ func TestConvDoesNotAllocate(t *testing.T) {
 						n.fuse.residual = true
 						n.inputs = append(n.inputs, "", "r")
 						ins = append(ins, info{}, info{dtype: Float32, shape: out.shape})
-						pc = &planCtx{opset: 13, threads: threads, cache: map[string]any{}}
+						pc = &planCtx{opset: 13, threads: threads, cache: newLoadCache()}
 						if _, k, err = buildConv(pc, n, ins); err != nil {
 							t.Fatal(err)
 						}
@@ -479,7 +479,7 @@ func TestConvDoesNotAllocate(t *testing.T) {
 					}
 					x := newExec(pc.workspace, threads, wp)
 					if a := testing.AllocsPerRun(5, func() { k(x, vals, outs) }); a != 0 {
-						t.Errorf("%v: %v allocations per run", pc.cache[lastConvKey].(*convPlan).algo, a)
+						t.Errorf("%v: %v allocations per run", pc.conv.algo, a)
 					}
 				})
 			}

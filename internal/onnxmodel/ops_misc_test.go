@@ -147,7 +147,7 @@ func compileOp(t testing.TB, r opRun) (kernel, []*value, int, error) {
 	for k := 0; k < nout; k++ {
 		n.outputs = append(n.outputs, "out")
 	}
-	p := &planCtx{opset: r.opset, threads: 2, cache: map[string]any{}}
+	p := &planCtx{opset: r.opset, threads: 2, cache: newLoadCache()}
 	outInfos, k, err := spec.build(p, n, infos)
 	if err != nil {
 		return nil, nil, 0, err

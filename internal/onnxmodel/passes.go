@@ -6,8 +6,9 @@ import (
 )
 
 // Graph passes run at load, in this order: topoSort, eliminateDead,
-// foldBatchNorm, then (after the batch-1 plan has checked shapes) fuseConv
-// and topoSort again. Each works on the graph in place.
+// foldBatchNorm, then (after the batch-1 plan has checked shapes) fuseConv,
+// fuseSiLU (passes_silu.go) and topoSort again. Each works on the graph in
+// place.
 
 // topoSort orders g.nodes so that every node comes after the producers of
 // its inputs, keeping the file order among independent nodes. It reports an

@@ -53,7 +53,7 @@ const arenaAlign = 16
 // compile builds the plan of g for the given batch size. The first graph
 // input's dimension 0 and every dynamic dimension 0 take the batch size.
 // Errors wrap ErrInvalidModel and name the node.
-func compile(g *graph, batch, threads int, cache map[string]any, pins map[string]bool, wp *workerPool) (p *plan, err error) {
+func compile(g *graph, batch, threads int, cache *loadCache, pins map[string]bool, wp *workerPool) (p *plan, err error) {
 	p = &plan{batch: batch, threads: threads, ids: map[string]int{}, workers: wp}
 	newTensor := func(name string, in info) int {
 		id := len(p.infos)
@@ -109,9 +109,7 @@ func compile(g *graph, batch, threads int, cache map[string]any, pins map[string
 		if !ok {
 			return nil, notSupportedf("operator %s in %s", n.opType, n.label())
 		}
-		if cache != nil {
-			delete(cache, lastConvKey)
-		}
+		pc.conv = nil
 		outs, k, err := spec.build(pc, n, ins)
 		if err != nil {
 			if errors.Is(err, ErrInvalidModel) {
@@ -158,7 +156,7 @@ func compile(g *graph, batch, threads int, cache map[string]any, pins map[string
 				return nil, fmt.Errorf("%w: %s: constant folding: %v", ErrInvalidModel, n.label(), err)
 			}
 		default:
-			if cp, ok := cache[lastConvKey].(*convPlan); ok {
+			if cp := pc.conv; cp != nil {
 				if p.convs == nil {
 					p.convs = map[int]*convPlan{}
 				}
@@ -168,9 +166,6 @@ func compile(g *graph, batch, threads int, cache map[string]any, pins map[string
 		}
 	}
 	cur = nil
-	if cache != nil {
-		delete(cache, lastConvKey)
-	}
 	for _, o := range g.outputs {
 		id, ok := p.ids[o.name]
 		if !ok {
