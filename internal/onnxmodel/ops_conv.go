@@ -546,7 +546,11 @@ func im2col(col, x []float32, g *geom2D, cg, c0, cols int) {
 						tlo := min(max(0, -ix0), seg)
 						thi := max(min(seg, g.w-ix0), tlo)
 						clear(dst[:tlo])
-						copy(dst[tlo:thi], src[ix0+tlo:])
+						if thi > tlo {
+							// A short segment may lie wholly in the
+							// padding, where ix0+tlo is negative.
+							copy(dst[tlo:thi], src[ix0+tlo:])
+						}
 						clear(dst[thi:])
 						continue
 					}

@@ -92,6 +92,9 @@ var convCases = []convCase{
 	{name: "winograd batch 3", n: 3, c: 16, h: 16, w: 16, m: 16, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1},
 	{name: "winograd4 odd sizes", n: 2, c: 17, h: 29, w: 31, m: 20, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, bias: true},
 	{name: "winograd4 batch runs", n: 2, c: 16, h: 48, w: 47, m: 16, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, bias: true},
+	// GoogLeNet's inception_3a/5x5: few column tiles split across threads
+	// once panicked in im2col (slice bounds out of range [-1:]).
+	{name: "5x5 pad 2 at 28x28", n: 1, c: 16, h: 28, w: 28, m: 32, kh: 5, kw: 5, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 2, pl: 2, pb: 2, pr: 2, bias: true},
 	{name: "winograd4 asymmetric pads", n: 3, c: 16, h: 30, w: 28, m: 24, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pl: 2, pb: 1},
 }
 
@@ -484,5 +487,53 @@ func TestConvDoesNotAllocate(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// TestConvRandomGeometries runs seeded random convolutions (kernel sizes,
+// strides, dilations, asymmetric pads, groups, batch and thread counts)
+// against the naive reference, so the work splits of every algorithm meet
+// edge shapes that no hand-written case thought of.
+func TestConvRandomGeometries(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 11))
+	for i := range 200 {
+		cc := convCase{n: 1 + r.IntN(3), group: 1, sh: 1 + r.IntN(3), sw: 1 + r.IntN(3), dh: 1 + r.IntN(2), dw: 1 + r.IntN(2)}
+		cc.kh, cc.kw = 1+r.IntN(7), 1+r.IntN(7)
+		if r.IntN(3) == 0 { // favour the 3x3 stride-1 shapes that take Winograd
+			cc.kh, cc.kw, cc.sh, cc.sw, cc.dh, cc.dw = 3, 3, 1, 1, 1, 1
+		}
+		cc.pt, cc.pl, cc.pb, cc.pr = r.IntN(cc.kh), r.IntN(cc.kw), r.IntN(cc.kh), r.IntN(cc.kw)
+		if r.IntN(4) == 0 {
+			cc.group = 1 + r.IntN(3)
+		}
+		cc.c = cc.group * (1 + r.IntN(12))
+		cc.m = cc.group * (1 + r.IntN(12))
+		minH := (cc.kh-1)*cc.dh + 1 - cc.pt - cc.pb
+		minW := (cc.kw-1)*cc.dw + 1 - cc.pl - cc.pr
+		cc.h = max(minH, 1) + r.IntN(60)
+		cc.w = max(minW, 1) + r.IntN(60)
+		cc.bias = r.IntN(2) == 0
+		cc.name = fmt.Sprintf("%d", i)
+		x := randFloats(r, cc.n*cc.c*cc.h*cc.w)
+		w := randFloats(r, cc.m*(cc.c/cc.group)*cc.kh*cc.kw)
+		var b []float32
+		if cc.bias {
+			b = randFloats(r, cc.m)
+		}
+		want, _, _ := naiveConv(cc, x, w, b)
+		ins := []*value{
+			{dtype: Float32, shape: []int{cc.n, cc.c, cc.h, cc.w}, f: x},
+			{dtype: Float32, shape: []int{cc.m, cc.c / cc.group, cc.kh, cc.kw}, f: w},
+		}
+		if b != nil {
+			ins = append(ins, &value{dtype: Float32, shape: []int{cc.m}, f: b})
+		}
+		threads := 1 + r.IntN(3)
+		t.Run(fmt.Sprintf("%+v/threads=%d", cc, threads), func(t *testing.T) {
+			out := runKernel(t, cc.node(), threads, ins, []bool{false, true, true})[0]
+			if i, ok := closeTo(out.f, want, 1e-4); !ok {
+				t.Fatalf("element %d: got %g, want %g", i, out.f[i], want[i])
+			}
+		})
 	}
 }
