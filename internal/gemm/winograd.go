@@ -103,16 +103,7 @@ func (wg *Winograd3x3) Conv(dst, src []float32, g WinogradGeom, t0, t1 int, ep *
 	if len(ws) < wg.WorkspaceSize(nt) {
 		panic("gemm: workspace too small")
 	}
-	var e Epilogue
-	if ep != nil {
-		e = *ep
-		if e.Bias != nil && len(e.Bias) < wg.k {
-			panic("gemm: bias slice too short")
-		}
-		if e.Add != nil && (e.LdAdd < g.OH*g.OW || len(e.Add) < (wg.k-1)*e.LdAdd+g.OH*g.OW) {
-			panic("gemm: residual slice too short")
-		}
-	}
+	e := winoEpilogue(ep, wg.k, g.OH*g.OW, 1)
 	for c0 := t0; c0 < t1; c0 += winogradChunk {
 		c1 := min(c0+winogradChunk, t1)
 		nt := c1 - c0
@@ -121,10 +112,34 @@ func (wg *Winograd3x3) Conv(dst, src []float32, g WinogradGeom, t0, t1 int, ep *
 		m := ws[16*cs : 16*(cs+ks) : 16*(cs+ks)]
 		gws := ws[16*(cs+ks) : len(ws)-winoSlack]
 		winogradInput(v, src, wg.c, g, c0, c1, wg.fast)
-		for i := range wg.u {
-			MulPacked(m[i*ks:(i+1)*ks], nt, wg.u[i], v[i*cs:(i+1)*cs], nt, nt, nil, gws)
-		}
+		winoProducts(m, v, wg.u[:], cs, ks, nt, gws)
 		winogradOutput(dst, ws[16*cs:], wg.k, g, c0, c1, &e, wg.fast)
+	}
+}
+
+// winoEpilogue returns a copy of *ep (the zero Epilogue if ep is nil) after
+// checking that its bias covers k channels and its residual, if any, covers
+// images images of k channels of ohw pixels. It panics if they do not.
+func winoEpilogue(ep *Epilogue, k, ohw, images int) Epilogue {
+	var e Epilogue
+	if ep != nil {
+		e = *ep
+		if e.Bias != nil && len(e.Bias) < k {
+			panic("gemm: bias slice too short")
+		}
+		if e.Add != nil && (e.LdAdd < ohw || len(e.Add) < (images*k-1)*e.LdAdd+ohw) {
+			panic("gemm: residual slice too short")
+		}
+	}
+	return e
+}
+
+// winoProducts runs the element-wise GEMMs of a Winograd chunk of nt tiles:
+// m[i*ks:(i+1)*ks] = u[i] * v[i*cs:(i+1)*cs] for every transformed filter
+// element i, with gws as MulPacked's scratch.
+func winoProducts(m, v []float32, u []*PackedA, cs, ks, nt int, gws []float32) {
+	for i, p := range u {
+		MulPacked(m[i*ks:(i+1)*ks], nt, p, v[i*cs:(i+1)*cs], nt, nt, nil, gws)
 	}
 }
 

@@ -139,18 +139,9 @@ func (wg *Winograd4x4) ConvBatch(dst, src []float32, images int, g WinogradGeom,
 	if len(ws) < wg.WorkspaceSize(t1-t0) {
 		panic("gemm: workspace too small")
 	}
-	var e Epilogue
-	if ep != nil {
-		e = *ep
-		if e.Bias != nil && len(e.Bias) < wg.k {
-			panic("gemm: bias slice too short")
-		}
-		if e.Add != nil && (e.LdAdd < ohw || len(e.Add) < (images*wg.k-1)*e.LdAdd+ohw) {
-			panic("gemm: residual slice too short")
-		}
-		if e.Act > Clip {
-			panic("gemm: unknown activation")
-		}
+	e := winoEpilogue(ep, wg.k, ohw, images)
+	if e.Act > Clip {
+		panic("gemm: unknown activation")
 	}
 	// Equal chunks: a short last chunk would re-stream all of U for a few
 	// tiles.
@@ -164,9 +155,7 @@ func (wg *Winograd4x4) ConvBatch(dst, src []float32, images int, g WinogradGeom,
 		m := ws[36*cs : 36*(cs+ks) : 36*(cs+ks)]
 		gws := ws[36*(cs+ks) : len(ws)-wino4Slack]
 		wino4Input(v, src, wg.c, g, c0, c1, wg.fast)
-		for i := range wg.u {
-			MulPacked(m[i*ks:(i+1)*ks], nt, wg.u[i], v[i*cs:(i+1)*cs], nt, nt, nil, gws)
-		}
+		winoProducts(m, v, wg.u[:], cs, ks, nt, gws)
 		wino4Output(dst, ws[36*cs:], wg.k, g, c0, c1, &e, wg.fast)
 	}
 }
