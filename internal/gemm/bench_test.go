@@ -26,6 +26,21 @@ func reportFlops(b *testing.B, flops float64, cpu0 time.Duration) {
 	}
 }
 
+// benchFlops runs op b.N times on a locked OS thread, after resetting the
+// timer, and reports the rate of flops floating-point operations per run
+// with reportFlops.
+func benchFlops(b *testing.B, flops float64, op func()) {
+	b.Helper()
+	defer lockThread()()
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := threadCPU()
+	for range b.N {
+		op()
+	}
+	reportFlops(b, flops*float64(b.N), cpu0)
+}
+
 func benchKernels(b *testing.B, f func(b *testing.B)) {
 	for _, k := range kernels() {
 		b.Run(k.name, func(b *testing.B) {
@@ -51,14 +66,9 @@ func BenchmarkMulPacked(b *testing.B) {
 				dst := make([]float32, m*n)
 				ws := make([]float32, WorkspaceSize(k, n))
 				ep := &Epilogue{Bias: randSlice(rng, m), Act: Relu}
-				defer lockThread()()
-				b.ReportAllocs()
-				b.ResetTimer()
-				cpu0 := threadCPU()
-				for range b.N {
+				benchFlops(b, 2*float64(m)*float64(n)*float64(k), func() {
 					MulPacked(dst, n, pa, bm, n, n, ep, ws)
-				}
-				reportFlops(b, 2*float64(m)*float64(n)*float64(k)*float64(b.N), cpu0)
+				})
 			})
 		}
 	})
@@ -113,14 +123,9 @@ func BenchmarkSgemm(b *testing.B) {
 				}
 				c := make([]float32, m*n)
 				ws := make([]float32, SgemmWorkspaceSize(m, n, k))
-				defer lockThread()()
-				b.ReportAllocs()
-				b.ResetTimer()
-				cpu0 := threadCPU()
-				for range b.N {
+				benchFlops(b, 2*float64(m)*float64(n)*float64(k), func() {
 					Sgemm(false, s.transB, m, n, k, 1, a, k, bm, ldb, 0, c, n, ws)
-				}
-				reportFlops(b, 2*float64(m)*float64(n)*float64(k)*float64(b.N), cpu0)
+				})
 			})
 		}
 	})
@@ -165,28 +170,18 @@ func BenchmarkConv3x3(b *testing.B) {
 			pa := PackA(ch, ch*9, w, ch*9)
 			col := make([]float32, ch*9*hw*hw)
 			ws := make([]float32, WorkspaceSize(ch*9, hw*hw))
-			defer lockThread()()
-			b.ReportAllocs()
-			b.ResetTimer()
-			cpu0 := threadCPU()
-			for range b.N {
+			benchFlops(b, flops, func() {
 				im2col3x3(col, src, ch, hw, hw)
 				MulPacked(dst, hw*hw, pa, col, hw*hw, hw*hw, ep, ws)
-			}
-			reportFlops(b, flops*float64(b.N), cpu0)
+			})
 		})
 		b.Run(fmt.Sprintf("c=%d/hw=%d/winograd", ch, hw), func(b *testing.B) {
 			wg := NewWinograd3x3(ch, ch, w)
 			g := WinogradGeom{H: hw, W: hw, PadTop: 1, PadLeft: 1, OH: hw, OW: hw}
 			ws := make([]float32, wg.WorkspaceSize(g.Tiles()))
-			defer lockThread()()
-			b.ReportAllocs()
-			cpu0 := threadCPU()
-			b.ResetTimer()
-			for range b.N {
+			benchFlops(b, flops, func() {
 				wg.Conv(dst, src, g, 0, g.Tiles(), ep, ws)
-			}
-			reportFlops(b, flops*float64(b.N), cpu0)
+			})
 		})
 	}
 }

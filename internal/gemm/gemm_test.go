@@ -45,6 +45,17 @@ func guarded(n int, fill []float32) []float32 {
 	return s
 }
 
+// checkWorkspaceGuard fails t if the guard bands around the guarded
+// workspace ws no longer hold sentinels.
+func checkWorkspaceGuard(t *testing.T, ws []float32) {
+	t.Helper()
+	for j := 0; j < guard; j++ {
+		if !math.IsNaN(float64(ws[j])) || !math.IsNaN(float64(ws[len(ws)-1-j])) {
+			t.Fatal("write outside the workspace")
+		}
+	}
+}
+
 type epiCase struct {
 	name       string
 	bias, add  bool
@@ -174,11 +185,7 @@ func (c *mulCase) runMul(t *testing.T) []float32 {
 	}
 	ws := guarded(WorkspaceSize(c.k, c.n), nil)
 	MulPacked(dst[guard:], c.ldc, pa, c.b, c.ldb, c.n, c.ep, ws[guard:len(ws)-guard])
-	for i := 0; i < guard; i++ {
-		if !math.IsNaN(float64(ws[i])) || !math.IsNaN(float64(ws[len(ws)-1-i])) {
-			t.Fatal("write outside the workspace")
-		}
-	}
+	checkWorkspaceGuard(t, ws)
 	return dst
 }
 

@@ -29,44 +29,29 @@ func BenchmarkConv3x3Algos(b *testing.B) {
 				pa := PackA(ch, ch*9, w, ch*9)
 				col := make([]float32, ch*9*hw*hw)
 				ws := make([]float32, WorkspaceSize(ch*9, hw*hw))
-				defer lockThread()()
-				b.ReportAllocs()
-				b.ResetTimer()
-				cpu0 := threadCPU()
-				for range b.N {
+				benchFlops(b, flops, func() {
 					for i := 0; i < batch; i++ {
 						im2col3x3(col, src[i*img:], ch, hw, hw)
 						MulPacked(dst[i*out:], hw*hw, pa, col, hw*hw, hw*hw, ep, ws)
 					}
-				}
-				reportFlops(b, flops*float64(b.N), cpu0)
+				})
 			})
 			b.Run(name+"/wino2", func(b *testing.B) {
 				wg := NewWinograd3x3(ch, ch, w)
 				ws := make([]float32, wg.WorkspaceSize(g.Tiles()))
-				defer lockThread()()
-				b.ReportAllocs()
-				b.ResetTimer()
-				cpu0 := threadCPU()
-				for range b.N {
+				benchFlops(b, flops, func() {
 					for i := 0; i < batch; i++ {
 						wg.Conv(dst[i*out:], src[i*img:], g, 0, g.Tiles(), ep, ws)
 					}
-				}
-				reportFlops(b, flops*float64(b.N), cpu0)
+				})
 			})
 			b.Run(name+"/wino4", func(b *testing.B) {
 				wg := NewWinograd4x4(ch, ch, w)
 				tiles := batch * wg.Tiles(g)
 				ws := make([]float32, wg.WorkspaceSize(tiles))
-				defer lockThread()()
-				b.ReportAllocs()
-				b.ResetTimer()
-				cpu0 := threadCPU()
-				for range b.N {
+				benchFlops(b, flops, func() {
 					wg.ConvBatch(dst, src, batch, g, 0, tiles, ep, ws)
-				}
-				reportFlops(b, flops*float64(b.N), cpu0)
+				})
 			})
 		}
 	}

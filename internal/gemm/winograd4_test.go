@@ -286,17 +286,7 @@ func testWinograd4(t *testing.T, rng *rand.Rand, wc wino4Case, ec epiCase) {
 	w := randSlice(rng, k*c*9)
 	src := randSlice(rng, images*c*g.H*g.W)
 	ohw := g.OH * g.OW
-	var ep *Epilogue
-	if !ec.useNilEpil {
-		ep = &Epilogue{Act: ec.act, Min: ec.lo, Max: ec.hi}
-		if ec.bias {
-			ep.Bias = randSlice(rng, k)
-		}
-		if ec.add {
-			ep.LdAdd = ohw + 3
-			ep.Add = randSlice(rng, (images*k-1)*ep.LdAdd+ohw)
-		}
-	}
+	ep := winoTestEpilogue(rng, ec, k, ohw, images)
 	want, bound := wino4Reference(images, k, c, w, src, g, ep)
 	wg := NewWinograd4x4(k, c, w)
 	dst := guarded(images*k*ohw, nil)
@@ -315,11 +305,7 @@ func testWinograd4(t *testing.T, rng *rand.Rand, wc wino4Case, ec epiCase) {
 		} else {
 			wg.ConvBatch(dst[guard:], src, images, g, t0, t1, ep, ws[guard:len(ws)-guard])
 		}
-		for j := 0; j < guard; j++ {
-			if !math.IsNaN(float64(ws[j])) || !math.IsNaN(float64(ws[len(ws)-1-j])) {
-				t.Fatal("write outside the workspace")
-			}
-		}
+		checkWorkspaceGuard(t, ws)
 	}
 	checkBound(t, dst, want, bound)
 }
