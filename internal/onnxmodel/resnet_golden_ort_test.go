@@ -27,9 +27,8 @@ func ortOutputs(t *testing.T, path string, in []float32, n, size int) outputs {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	per := len(in) / goldenBatch
 	out, err := s.Run(map[string]ortrun.Tensor{
-		modelgen.InputName: {Shape: []int64{int64(n), 3, int64(size), int64(size)}, Data: in[:n*per]},
+		modelgen.InputName: {Shape: []int64{int64(n), 3, int64(size), int64(size)}, Data: in[:n*3*size*size]},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -100,9 +100,9 @@ type outputs struct {
 	emb, scores []float32
 }
 
-// row returns image i of a batch.
-func (o outputs) row(i int) outputs {
-	e, s := len(o.emb)/goldenBatch, len(o.scores)/goldenBatch
+// row returns image i of a batch of n images.
+func (o outputs) row(i, n int) outputs {
+	e, s := len(o.emb)/n, len(o.scores)/n
 	return outputs{emb: o.emb[i*e : (i+1)*e], scores: o.scores[i*s : (i+1)*s]}
 }
 
@@ -159,29 +159,65 @@ func writeNPY(t *testing.T, path string, data []float32, shape ...int) {
 	}
 }
 
-func readMeta(t *testing.T) map[string]goldenMeta {
+// readMetaFile reads the golden metadata file path (a JSON object keyed by
+// case name). A missing file is an empty map when update is set (the file
+// is being regenerated) and fatal otherwise, with updateFlag named as the
+// cure.
+func readMetaFile[M any](t *testing.T, path string, update bool, updateFlag string) map[string]M {
 	t.Helper()
-	meta := map[string]goldenMeta{}
-	b, err := os.ReadFile(filepath.Join(goldenDir, "golden.json"))
+	meta := map[string]M{}
+	b, err := os.ReadFile(path)
 	if err != nil {
-		if *updateResNet {
+		if update {
 			return meta
 		}
-		t.Fatalf("%v (regenerate with -tags ort -update-resnet)", err)
+		t.Fatalf("%v (regenerate with -tags ort -%s)", err, updateFlag)
 	}
 	if err := json.Unmarshal(b, &meta); err != nil {
-		t.Fatalf("golden.json: %v", err)
+		t.Fatalf("%s: %v", filepath.Base(path), err)
 	}
 	return meta
+}
+
+// writeMetaFile writes meta to path as indented JSON.
+func writeMetaFile(t *testing.T, path string, meta any) {
+	t.Helper()
+	b, err := json.MarshalIndent(meta, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readMeta(t *testing.T) map[string]goldenMeta {
+	t.Helper()
+	return readMetaFile[goldenMeta](t, filepath.Join(goldenDir, "golden.json"), *updateResNet, "update-resnet")
+}
+
+// readOutputs reads the golden outputs name.embedding.npy ([batch,embDim])
+// and name.scores.npy ([batch,classes]) in dir.
+func readOutputs(t *testing.T, dir, name string, batch, embDim, classes int) outputs {
+	t.Helper()
+	return outputs{
+		emb:    readNPY(t, filepath.Join(dir, name+".embedding.npy"), batch, embDim),
+		scores: readNPY(t, filepath.Join(dir, name+".scores.npy"), batch, classes),
+	}
+}
+
+// writeOutputs writes o, a batch of batch images, as the golden files
+// readOutputs reads.
+func writeOutputs(t *testing.T, dir, name string, o outputs, batch int) {
+	t.Helper()
+	writeNPY(t, filepath.Join(dir, name+".embedding.npy"), o.emb, batch, len(o.emb)/batch)
+	writeNPY(t, filepath.Join(dir, name+".scores.npy"), o.scores, batch, len(o.scores)/batch)
 }
 
 // readGolden reads a case's golden outputs.
 func readGolden(t *testing.T, c goldenCase) outputs {
 	t.Helper()
-	return outputs{
-		emb:    readNPY(t, filepath.Join(goldenDir, c.name+".embedding.npy"), goldenBatch, modelgen.EmbeddingDim(c.o)),
-		scores: readNPY(t, filepath.Join(goldenDir, c.name+".scores.npy"), goldenBatch, goldenClasses),
-	}
+	return readOutputs(t, goldenDir, c.name, goldenBatch, modelgen.EmbeddingDim(c.o), goldenClasses)
 }
 
 // maxAbsDiff returns max|got-want|, max|want| and the index of the largest
@@ -223,13 +259,12 @@ func checkOutputs(t *testing.T, what string, got, want outputs) {
 	checkClose(t, what+" scores", got.scores, want.scores)
 }
 
-// runEngine runs the engine with Run on the first n images of in, on a
-// model that exposes the embedding.
+// runEngine runs the engine with Run on the first n size x size images of
+// in, on a model that exposes the embedding.
 func runEngine(t *testing.T, m *onnxmodel.Model, in []float32, n, size int) outputs {
 	t.Helper()
-	per := len(in) / goldenBatch
 	out, err := m.Run(context.Background(), map[string]*onnxmodel.Tensor{
-		modelgen.InputName: {Shape: []int{n, 3, size, size}, Data: in[:n*per]},
+		modelgen.InputName: {Shape: []int{n, 3, size, size}, Data: in[:n*3*size*size]},
 	})
 	if err != nil {
 		t.Fatalf("Run(batch %d): %v", n, err)
@@ -278,13 +313,7 @@ func TestResNetGolden(t *testing.T) {
 		}
 	}
 	if *updateResNet && !t.Failed() {
-		b, err := json.MarshalIndent(meta, "", "  ")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(goldenDir, "golden.json"), append(b, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeMetaFile(t, filepath.Join(goldenDir, "golden.json"), meta)
 	}
 }
 
@@ -300,8 +329,7 @@ func testGolden(t *testing.T, c goldenCase, meta map[string]goldenMeta) {
 	}
 	if *updateResNet {
 		ref := ortOutputs(t, path, in, goldenBatch, size)
-		writeNPY(t, filepath.Join(goldenDir, c.name+".embedding.npy"), ref.emb, goldenBatch, len(ref.emb)/goldenBatch)
-		writeNPY(t, filepath.Join(goldenDir, c.name+".scores.npy"), ref.scores, goldenBatch, len(ref.scores)/goldenBatch)
+		writeOutputs(t, goldenDir, c.name, ref, goldenBatch)
 		meta[c.name] = goldenMeta{Weights: fp, Seed: goldenSeed, InputSeed: goldenInput, Batch: goldenBatch, ORTVersion: ortVersion()}
 		return // compared on the next run, without -update-resnet
 	}
@@ -326,16 +354,16 @@ func testGolden(t *testing.T, c goldenCase, meta map[string]goldenMeta) {
 	got4 := runEngine(t, m, in, goldenBatch, size)
 	checkOutputs(t, "engine vs golden, batch 4", got4, ref)
 	got1 := runEngine(t, m, in, 1, size)
-	checkOutputs(t, "engine vs golden, batch 1", got1, ref.row(0))
+	checkOutputs(t, "engine vs golden, batch 1", got1, ref.row(0, goldenBatch))
 
 	var f onnxmodel.Features
 	if err := m.Extract(context.Background(), &f, in[:len(in)/goldenBatch], 1); err != nil {
 		t.Fatalf("Extract: %v", err)
 	}
-	checkClose(t, "Extract embedding vs golden, batch 1", f.Embedding, ref.row(0).emb)
-	wantProbs := softmaxRows(ref.row(0).scores, goldenClasses)
+	checkClose(t, "Extract embedding vs golden, batch 1", f.Embedding, ref.row(0, goldenBatch).emb)
+	wantProbs := softmaxRows(ref.row(0, goldenBatch).scores, goldenClasses)
 	if c.o.Variant == modelgen.VariantV2SoftmaxOpset7 {
-		wantProbs = ref.row(0).scores // the graph ends in Softmax
+		wantProbs = ref.row(0, goldenBatch).scores // the graph ends in Softmax
 	}
 	checkClose(t, "Extract probabilities vs softmax(golden scores), batch 1", f.Probs, wantProbs)
 }
@@ -381,24 +409,16 @@ func TestResNetGoldenConsistency(t *testing.T) {
 func checkScale(t *testing.T, o outputs) {
 	t.Helper()
 	for i := range goldenBatch {
-		r := o.row(i)
+		r := o.row(i, goldenBatch)
 		_, embMax, _ := maxAbsDiff(make([]float32, len(r.emb)), r.emb)
-		var mean, sq float64
-		for _, s := range r.scores {
-			mean += float64(s)
-		}
-		mean /= float64(len(r.scores))
-		for _, s := range r.scores {
-			sq += (float64(s) - mean) * (float64(s) - mean)
-		}
-		sd := math.Sqrt(sq / float64(len(r.scores)))
+		sd := stdDev(r.scores)
 		if embMax < 0.1 || embMax > 100 || sd < 1 || sd > 10 {
 			t.Errorf("image %d: max embedding %.3g (want 0.1..100), logit s.d. %.3g (want 1..10)", i, embMax, sd)
 		}
 	}
 	// A batch mix-up must not go unnoticed: images 0 and 1 must differ by
 	// far more than the tolerance.
-	d, s, _ := maxAbsDiff(o.row(1).scores, o.row(0).scores)
+	d, s, _ := maxAbsDiff(o.row(1, goldenBatch).scores, o.row(0, goldenBatch).scores)
 	if d < 100*goldenRelTol*s {
 		t.Errorf("images 0 and 1 differ by at most %.3g in scores, under 100× the tolerance", d)
 	}

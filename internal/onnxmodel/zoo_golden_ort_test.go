@@ -16,29 +16,6 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 )
 
-// ortZoo runs the first n size x size images of in through ONNX Runtime (2
-// threads) and returns the embedding and scores outputs. It skips the test
-// when the library is missing.
-func ortZoo(t *testing.T, path string, in []float32, n, size int) zooOut {
-	t.Helper()
-	lib, err := ortrun.FindLibrary(os.Getenv("ORT_LIB"))
-	if err != nil {
-		t.Skipf("ONNX Runtime library not available (set ORT_LIB or run scripts/install-ort.sh): %v", err)
-	}
-	s, err := ortrun.Open(path, ortrun.Options{Threads: 2, Library: lib, Outputs: []string{modelgen.EmbeddingName, modelgen.OutputName}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	out, err := s.Run(map[string]ortrun.Tensor{
-		modelgen.InputName: {Shape: []int64{int64(n), 3, int64(size), int64(size)}, Data: in[:n*3*size*size]},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return zooOut{emb: out[modelgen.EmbeddingName].Data, scores: out[modelgen.OutputName].Data}
-}
-
 // TestZooVsORT runs each family, small and (without -short) full size, at
 // batch 1 through the engine and ONNX Runtime side by side on 2 threads,
 // requires the same outputs (1e-4 of the largest value) and logs the ratio
@@ -78,16 +55,16 @@ func TestZooVsORT(t *testing.T) {
 				}
 				defer m.Close()
 				feed := map[string]ortrun.Tensor{modelgen.InputName: {Shape: []int64{1, 3, int64(c.size), int64(c.size)}, Data: in}}
-				var want zooOut
+				var want outputs
 				ortRun := func() {
 					out, err := s.Run(feed)
 					if err != nil {
 						t.Fatal(err)
 					}
-					want = zooOut{emb: out[modelgen.EmbeddingName].Data, scores: out[modelgen.OutputName].Data}
+					want = outputs{emb: out[modelgen.EmbeddingName].Data, scores: out[modelgen.OutputName].Data}
 				}
-				var got zooOut
-				ours := func() { got = runZoo(t, m, in, 1, c.size) }
+				var got outputs
+				ours := func() { got = runEngine(t, m, in, 1, c.size) }
 				const reps = 7
 				var tOurs, tORT []time.Duration
 				for range reps {
@@ -99,7 +76,7 @@ func TestZooVsORT(t *testing.T) {
 					ortRun()
 					tORT = append(tORT, time.Since(start))
 				}
-				checkZoo(t, "engine vs ONNX Runtime", got, want)
+				checkOutputs(t, "engine vs ONNX Runtime", got, want)
 				slices.Sort(tOurs)
 				slices.Sort(tORT)
 				mo, mr := tOurs[reps/2], tORT[reps/2]

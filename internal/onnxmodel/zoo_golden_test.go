@@ -33,7 +33,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"math"
@@ -124,16 +123,6 @@ func (c *zooCase) input() []float32 {
 	return in
 }
 
-// zooOut holds a batch's embeddings and scores, row-major.
-type zooOut struct {
-	emb, scores []float32
-}
-
-func (o zooOut) row(i, n int) zooOut {
-	e, s := len(o.emb)/n, len(o.scores)/n
-	return zooOut{emb: o.emb[i*e : (i+1)*e], scores: o.scores[i*s : (i+1)*s]}
-}
-
 // zooMeta is one family's entry in zoo.json.
 type zooMeta struct {
 	Weights    string `json:"weights_sha256"`
@@ -209,48 +198,12 @@ func widenFloat16(m *onnxpb.Model) *onnxpb.Model {
 
 func readZooMeta(t *testing.T) map[string]zooMeta {
 	t.Helper()
-	meta := map[string]zooMeta{}
-	b, err := os.ReadFile(filepath.Join(zooDir, "zoo.json"))
-	if err != nil {
-		if *updateZoo {
-			return meta
-		}
-		t.Fatalf("%v (regenerate with -tags ort -update-zoo)", err)
-	}
-	if err := json.Unmarshal(b, &meta); err != nil {
-		t.Fatalf("zoo.json: %v", err)
-	}
-	return meta
+	return readMetaFile[zooMeta](t, filepath.Join(zooDir, "zoo.json"), *updateZoo, "update-zoo")
 }
 
-func (c *zooCase) readGolden(t *testing.T) zooOut {
+func (c *zooCase) readGolden(t *testing.T) outputs {
 	t.Helper()
-	return zooOut{
-		emb:    readNPY(t, filepath.Join(zooDir, c.name+".embedding.npy"), zooBatch, c.embDim),
-		scores: readNPY(t, filepath.Join(zooDir, c.name+".scores.npy"), zooBatch, zooClasses),
-	}
-}
-
-// runZoo runs the engine with Run on the first n images of in.
-func runZoo(t *testing.T, m *onnxmodel.Model, in []float32, n, size int) zooOut {
-	t.Helper()
-	out, err := m.Run(context.Background(), map[string]*onnxmodel.Tensor{
-		modelgen.InputName: {Shape: []int{n, 3, size, size}, Data: in[:n*3*size*size]},
-	})
-	if err != nil {
-		t.Fatalf("Run(batch %d): %v", n, err)
-	}
-	e, s := out[modelgen.EmbeddingName], out[modelgen.OutputName]
-	if e == nil || s == nil {
-		t.Fatalf("Run(batch %d) returned %d outputs, want %q and %q", n, len(out), modelgen.EmbeddingName, modelgen.OutputName)
-	}
-	return zooOut{emb: e.Data, scores: s.Data}
-}
-
-func checkZoo(t *testing.T, what string, got, want zooOut) {
-	t.Helper()
-	checkClose(t, what+" embedding", got.emb, want.emb)
-	checkClose(t, what+" scores", got.scores, want.scores)
+	return readOutputs(t, zooDir, c.name, zooBatch, c.embDim, zooClasses)
 }
 
 func zooCases(t testing.TB) []*zooCase {
@@ -273,13 +226,7 @@ func TestZooGolden(t *testing.T) {
 		})
 	}
 	if *updateZoo && !t.Failed() {
-		b, err := json.MarshalIndent(meta, "", "  ")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(zooDir, "zoo.json"), append(b, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeMetaFile(t, filepath.Join(zooDir, "zoo.json"), meta)
 	}
 }
 
@@ -295,9 +242,8 @@ func testZooGolden(t *testing.T, c *zooCase, meta map[string]zooMeta) {
 	}
 	fp := zooFingerprint(c.model)
 	if *updateZoo {
-		ref := ortZoo(t, c.write(t, refModel, "-ref"), in, zooBatch, c.size)
-		writeNPY(t, filepath.Join(zooDir, c.name+".embedding.npy"), ref.emb, zooBatch, len(ref.emb)/zooBatch)
-		writeNPY(t, filepath.Join(zooDir, c.name+".scores.npy"), ref.scores, zooBatch, len(ref.scores)/zooBatch)
+		ref := ortOutputs(t, c.write(t, refModel, "-ref"), in, zooBatch, c.size)
+		writeOutputs(t, zooDir, c.name, ref, zooBatch)
 		how := "onnxruntime on the generated model"
 		if c.fp16 {
 			how = "onnxruntime on the float32 twin (float16 values widened), input rounded to float16"
@@ -311,8 +257,8 @@ func testZooGolden(t *testing.T, c *zooCase, meta map[string]zooMeta) {
 	}
 	ref := c.readGolden(t)
 	if haveORT {
-		live := ortZoo(t, c.write(t, refModel, "-ref"), in, zooBatch, c.size)
-		checkZoo(t, "live ONNX Runtime vs golden, batch 3", live, ref)
+		live := ortOutputs(t, c.write(t, refModel, "-ref"), in, zooBatch, c.size)
+		checkOutputs(t, "live ONNX Runtime vs golden, batch 3", live, ref)
 	}
 
 	m, err := onnxmodel.Load(path, onnxmodel.Options{})
@@ -324,10 +270,10 @@ func testZooGolden(t *testing.T, c *zooCase, meta map[string]zooMeta) {
 		t.Errorf("embedding %q of width %d, %d classes; want one of %q, width %d, %d classes",
 			m.EmbeddingName(), m.EmbeddingDim(), m.NumClasses(), zooEmbeddings[c.name], c.embDim, zooClasses)
 	}
-	got3 := runZoo(t, m, in, zooBatch, c.size)
-	checkZoo(t, "Run vs golden, batch 3", got3, ref)
-	got1 := runZoo(t, m, in, 1, c.size)
-	checkZoo(t, "Run vs golden, batch 1", got1, ref.row(0, zooBatch))
+	got3 := runEngine(t, m, in, zooBatch, c.size)
+	checkOutputs(t, "Run vs golden, batch 3", got3, ref)
+	got1 := runEngine(t, m, in, 1, c.size)
+	checkOutputs(t, "Run vs golden, batch 1", got1, ref.row(0, zooBatch))
 
 	wantProbs := ref.scores
 	if !c.probs {
@@ -351,7 +297,7 @@ func testZooGolden(t *testing.T, c *zooCase, meta map[string]zooMeta) {
 			t.Fatalf("Load float32 twin: %v", err)
 		}
 		defer tw.Close()
-		twin := runZoo(t, tw, in, zooBatch, c.size)
+		twin := runEngine(t, tw, in, zooBatch, c.size)
 		if !slices.Equal(twin.emb, got3.emb) || !slices.Equal(twin.scores, got3.scores) {
 			d, _, _ := maxAbsDiff(got3.scores, twin.scores)
 			t.Errorf("float16 model and its float32 twin differ (scores by up to %.3g); want identical outputs", d)
