@@ -91,17 +91,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		o := c.opts
 		o.Variant = v
 		path := filepath.Join(c.out, v+".onnx")
-		start := time.Now()
-		if err := modelgen.WriteFiles(path, o); err != nil {
+		if err := writeTimed(stdout, path, func() error { return modelgen.WriteFiles(path, o) }); err != nil {
 			fmt.Fprintln(stderr, "genmodels:", err)
 			return 1
 		}
-		st, err := os.Stat(path)
-		if err != nil {
-			fmt.Fprintln(stderr, "genmodels:", err)
-			return 1
-		}
-		fmt.Fprintf(stdout, "%s %d bytes in %.2fs\n", path, st.Size(), time.Since(start).Seconds())
 	}
 	return 0
 }
@@ -120,17 +113,26 @@ func writeZoo(c config, stdout, stderr io.Writer) int {
 	}
 	for _, name := range names {
 		path := filepath.Join(c.out, name+".onnx")
-		start := time.Now()
-		if err := modelgen.WriteZooFiles(path, name, o); err != nil {
+		if err := writeTimed(stdout, path, func() error { return modelgen.WriteZooFiles(path, name, o) }); err != nil {
 			fmt.Fprintln(stderr, "genmodels:", err)
 			return 1
 		}
-		st, err := os.Stat(path)
-		if err != nil {
-			fmt.Fprintln(stderr, "genmodels:", err)
-			return 1
-		}
-		fmt.Fprintf(stdout, "%s %d bytes in %.2fs\n", path, st.Size(), time.Since(start).Seconds())
 	}
 	return 0
+}
+
+// writeTimed runs write, which writes a model to path, and reports the
+// file's size and the time taken on stdout. It returns write's error or
+// the error of reading the file's size.
+func writeTimed(stdout io.Writer, path string, write func() error) error {
+	start := time.Now()
+	if err := write(); err != nil {
+		return err
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s %d bytes in %.2fs\n", path, st.Size(), time.Since(start).Seconds())
+	return nil
 }
