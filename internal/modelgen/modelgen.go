@@ -149,14 +149,7 @@ func Build(o Options) (*onnxpb.Model, error) {
 		Shape: []onnxpb.Dim{batch, {Value: int64(o.Classes)}},
 	}}
 	if irVersion[v.opset] < 4 {
-		// IR 3 requires every initializer to be a graph input too, as in
-		// the model zoo's opset-7 models; engines must treat those inputs
-		// as constants.
-		for _, init := range b.g.Initializer {
-			b.g.Input = append(b.g.Input, &onnxpb.ValueInfo{
-				Name: init.Name, ElemType: init.DataType, HasShape: true, Shape: dims(init.Dims),
-			})
-		}
+		b.initializersAsInputs()
 	}
 	if o.ExposeEmbedding {
 		b.g.Output = append(b.g.Output, &onnxpb.ValueInfo{
@@ -284,6 +277,33 @@ const bnEpsilon = 1e-5
 // bnStats draws BatchNormalization parameters for c channels whose input has
 // estimated variance inVar: running statistics near the truth, so each BN
 // roughly normalizes, and gamma in [gLo, gHi) sets the output scale.
+// initializersAsInputs declares every initializer as a graph input too, as
+// IR 3 requires and the model zoo's opset-7 models do; engines must treat
+// those inputs as constants.
+func (b *builder) initializersAsInputs() {
+	for _, init := range b.g.Initializer {
+		b.g.Input = append(b.g.Input, &onnxpb.ValueInfo{
+			Name: init.Name, ElemType: init.DataType, HasShape: true, Shape: dims(init.Dims),
+		})
+	}
+}
+
+// fold folds the BatchNormalization p into the weights w of the cout
+// output channels of the conv before it: it scales w in place and returns
+// the conv's bias.
+func (p bnParams) fold(w []float64, cout int) []float64 {
+	per := len(w) / cout
+	bias := make([]float64, cout)
+	for o := range cout {
+		s := p.gamma[o] / math.Sqrt(p.variance[o]+bnEpsilon)
+		for i := o * per; i < (o+1)*per; i++ {
+			w[i] *= s
+		}
+		bias[o] = p.beta[o] - p.mean[o]*s
+	}
+	return bias
+}
+
 func (b *builder) bnStats(prefix string, c int, inVar, gLo, gHi float64) bnParams {
 	sd := math.Sqrt(inVar)
 	p := bnParams{

@@ -33,15 +33,7 @@ func (b *builder) convBN(path, convName, bnName string, x act, cout, k, stride, 
 		y := b.conv(path+"/"+convName+"/Conv", convName+".weight", x, cout, k, stride, pad, w, nil, v)
 		return b.batchNorm(path+"/"+bnName+"/BatchNormalization", bnName, y, p)
 	}
-	per := len(w) / cout
-	bias := make([]float64, cout)
-	for o := range cout {
-		s := p.gamma[o] / math.Sqrt(p.variance[o]+bnEpsilon)
-		for i := o * per; i < (o+1)*per; i++ {
-			w[i] *= s
-		}
-		bias[o] = p.beta[o] - p.mean[o]*s
-	}
+	bias := p.fold(w, cout)
 	return b.conv(path+"/"+convName+"/Conv", convName+".weight", x, cout, k, stride, pad, w, bias,
 		meanSquare(p.gamma)+meanSquare(p.beta))
 }

@@ -164,11 +164,7 @@ func Zoo(name string, o ZooOptions) (*onnxpb.Model, error) {
 		Shape: []onnxpb.Dim{batch, {Value: int64(o.Classes)}},
 	}}
 	if irVersion[f.opset] < 4 {
-		for _, init := range z.g.Initializer {
-			z.g.Input = append(z.g.Input, &onnxpb.ValueInfo{
-				Name: init.Name, ElemType: init.DataType, HasShape: true, Shape: dims(init.Dims),
-			})
-		}
+		z.initializersAsInputs()
 	}
 	if o.ExposeEmbedding {
 		shape := []onnxpb.Dim{batch, {Value: int64(emb.c)}}

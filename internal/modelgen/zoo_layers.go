@@ -70,15 +70,7 @@ func (z *zooBuilder) convBN(path, prefix string, x act, cout, k, stride, group i
 	p := z.bnStats(bn, cout, v, gammaLo, gammaHi)
 	var y act
 	if z.folded {
-		per := len(w) / cout
-		bias := make([]float64, cout)
-		for o := range cout {
-			s := p.gamma[o] / math.Sqrt(p.variance[o]+bnEpsilon)
-			for i := o * per; i < (o+1)*per; i++ {
-				w[i] *= s
-			}
-			bias[o] = p.beta[o] - p.mean[o]*s
-		}
+		bias := p.fold(w, cout)
 		y = z.gconv(path+"/Conv", conv+".weight", conv+".bias", x, cout, k, stride, group, w, bias,
 			meanSquare(p.gamma)+meanSquare(p.beta))
 	} else {
