@@ -286,7 +286,13 @@ func binBlocksChunk(j *job, _, lo, hi int) {
 	if swap {
 		full, small = small, full
 	}
-	if j.outs[0].dtype == Float32 {
+	if j.outs[0].dtype == Float32 && arg.op == opMul {
+		// Products commute, so swap does not matter: one vector pass per block.
+		dst, inner, mid := j.outs[0].f, arg.inner, arg.mid
+		for r := lo; r < hi; r++ {
+			scaleTo(dst[r*inner:(r+1)*inner], full.f[r*inner:(r+1)*inner], small.f[r%mid])
+		}
+	} else if j.outs[0].dtype == Float32 {
 		binBlocks(arg, swap, j.outs[0].f, full.f, small.f, lo, hi)
 	} else {
 		binBlocks(arg, swap, j.outs[0].i, full.i, small.i, lo, hi)

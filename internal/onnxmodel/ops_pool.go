@@ -227,11 +227,7 @@ func globalRange(j *job, _, lo, hi int) {
 			out[pl] = m
 			continue
 		}
-		s := float32(0)
-		for _, v := range src {
-			s += v
-		}
-		out[pl] = s / float32(gp.spatial)
+		out[pl] = sum32(src) / float32(gp.spatial)
 	}
 }
 

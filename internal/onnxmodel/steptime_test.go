@@ -15,6 +15,7 @@ import (
 var (
 	stepTimes = flag.String("steptimes", "", "print per-step times of a generated ResNet50 at `batch,threads` (e.g. 8,2)")
 	stepWino  = flag.String("steptimes-wino", "", "with -steptimes, the minimum output `pixels4,pixels2` for Winograd F(4x4) and F(2x2)")
+	stepModel = flag.String("steptimes-model", "", "with -steptimes, time this full-size zoo `model` (modelgen.ZooNames) instead of ResNet50")
 )
 
 // TestStepTimes is a measuring tool, not a check: with -steptimes it times
@@ -38,7 +39,13 @@ func TestStepTimes(t *testing.T) {
 			t.Fatalf("-steptimes-wino %q: want pixels4,pixels2", *stepWino)
 		}
 	}
-	file, err := modelgen.Generate(modelgen.Options{Variant: modelgen.VariantV1FoldedOpset13, InputSize: 224})
+	var file []byte
+	var err error
+	if *stepModel != "" {
+		file, err = modelgen.GenerateZoo(*stepModel, modelgen.ZooOptions{Full: true})
+	} else {
+		file, err = modelgen.Generate(modelgen.Options{Variant: modelgen.VariantV1FoldedOpset13, InputSize: 224})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
